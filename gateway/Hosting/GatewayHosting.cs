@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using RetailSync.Gateway.Configuration;
+using RetailSync.Gateway.Health;
+
+namespace RetailSync.Gateway.Hosting;
+
+public static class GatewayHosting
+{
+    /// <summary>Services of the HTTP API, whether it runs in the embedded silo or as a standalone gateway.</summary>
+    public static IHostApplicationBuilder AddRetailSyncApi(this IHostApplicationBuilder builder)
+    {
+        var embedded = HostingModes.Read(builder.Configuration) == HostingMode.Embedded;
+        var options = builder.Services.AddOptions<RetailSyncOptions>().BindConfiguration(RetailSyncOptions.Section);
+        if (embedded)
+        {
+            options.PostConfigure(DevelopmentDefaults.Apply);
+        }
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddRetailSyncHealth();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
+        return builder;
+    }
+
+    /// <summary>Every endpoint of the public HTTP contract (design section 5).</summary>
+    public static IEndpointRouteBuilder MapRetailSyncApi(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthApi();
+        return app;
+    }
+
+    /// <summary>Binds to the documented default address unless the operator chose one.</summary>
+    public static void UseDefaultUrlUnlessConfigured(this WebApplicationBuilder builder, string url)
+    {
+        var configured = !string.IsNullOrEmpty(builder.Configuration["urls"])
+            || builder.Configuration.GetSection("Kestrel:Endpoints").Exists();
+        if (!configured)
+        {
+            builder.WebHost.UseUrls(url);
+        }
+    }
+
+    /// <summary>Problem details for exceptions and bare status codes, so every error body is RFC 9457.</summary>
+    public static WebApplication UseRetailSyncErrors(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        return app;
+    }
+
+    internal static IResult Problem(int status, string title, string detail) =>
+        TypedResults.Problem(statusCode: status, title: title, detail: detail);
+}

@@ -1,0 +1,4 @@
+using RetailSync.Gateway.Hosting;
+
+var app = GatewayClient.Build(args);
+await app.RunAsync();

@@ -1,0 +1,69 @@
+using System.Net;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using RetailSync.Gateway.Configuration;
+using RetailSync.Platform;
+
+namespace RetailSync.Silo.Hosting;
+
+/// <summary>Orleans providers per hosting mode. Grain code sees the same provider names in both.</summary>
+public static class OrleansSiloConfiguration
+{
+    public static void ConfigureEmbedded(ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.UseLocalhostClustering(
+            siloPort: configuration.GetValue("RetailSync:Embedded:SiloPort", 11111),
+            gatewayPort: configuration.GetValue("RetailSync:Embedded:GatewayPort", 30000));
+        silo.AddMemoryGrainStorage(StorageNames.State);
+        silo.AddMemoryGrainStorage(StorageNames.PubSub);
+        silo.UseInMemoryReminderService();
+        silo.AddMemoryStreams(StorageNames.Events);
+    }
+
+    public static void ConfigureCluster(ISiloBuilder silo, IConfiguration configuration)
+    {
+        var cluster = ClusterSettings.Read(configuration);
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = cluster.ClusterId;
+            o.ServiceId = cluster.ServiceId;
+        });
+        var advertised = IPAddress.Parse(configuration["RetailSync:Cluster:AdvertisedIp"] ?? "127.0.0.1");
+        silo.ConfigureEndpoints(
+            advertised,
+            configuration.GetValue("RetailSync:Cluster:SiloPort", 11111),
+            configuration.GetValue("RetailSync:Cluster:GatewayPort", 30000),
+            listenOnAnyHostAddress: configuration.GetValue("RetailSync:Cluster:ListenOnAnyAddress", false));
+        silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = "Npgsql";
+            o.ConnectionString = cluster.ConnectionString;
+        });
+        silo.AddAdoNetGrainStorage(StorageNames.State, o =>
+        {
+            o.Invariant = "Npgsql";
+            o.ConnectionString = cluster.ConnectionString;
+        });
+        silo.AddAdoNetGrainStorage(StorageNames.PubSub, o =>
+        {
+            o.Invariant = "Npgsql";
+            o.ConnectionString = cluster.ConnectionString;
+        });
+        silo.UseAdoNetReminderService(o =>
+        {
+            o.Invariant = "Npgsql";
+            o.ConnectionString = cluster.ConnectionString;
+        });
+        // Projections only: an entity's correctness never depends on a stream delivery (design section 4).
+        silo.AddMemoryStreams(StorageNames.Events);
+    }
+
+    public static void ConfigureDashboard(ISiloBuilder silo, IConfiguration configuration)
+    {
+        // The dashboard profiles every grain call; it is switchable so its cost can be measured.
+        if (configuration.GetValue("RetailSync:Dashboard:Enabled", true))
+        {
+            silo.AddDashboard();
+        }
+    }
+}

@@ -1,0 +1,21 @@
+using RetailSync.Gateway.Configuration;
+using RetailSync.Silo.Hosting;
+
+if (args is ["migrate", ..])
+{
+    return await MigrateCommand.RunAsync(args[1..]);
+}
+
+WebApplication app;
+try
+{
+    app = SiloHost.Build(args);
+}
+catch (InvalidOperationException ex) when (ex.Message.StartsWith("Cluster mode refuses", StringComparison.Ordinal))
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
+await app.RunAsync();
+return 0;
