@@ -1,4 +1,16 @@
+using RetailSync.Gateway.Configuration;
 using RetailSync.Gateway.Hosting;
 
-var app = GatewayClient.Build(args);
+WebApplication app;
+try
+{
+    app = GatewayClient.Build(args);
+}
+catch (ClusterModeRefusedException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
 await app.RunAsync();
+return 0;

@@ -11,7 +11,7 @@ try
 {
     app = SiloHost.Build(args);
 }
-catch (InvalidOperationException ex) when (ex.Message.StartsWith("Cluster mode refuses", StringComparison.Ordinal))
+catch (ClusterModeRefusedException ex)
 {
     Console.Error.WriteLine(ex.Message);
     return 2;

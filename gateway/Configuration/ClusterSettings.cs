@@ -62,8 +62,11 @@ public static class ClusterModeGuard
         var problems = Problems(configuration, servesWebhooksAndApi);
         if (problems.Count > 0)
         {
-            throw new InvalidOperationException(
+            throw new ClusterModeRefusedException(
                 "Cluster mode refuses to start:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => " - " + p)));
         }
     }
 }
+
+/// <summary>Thrown at start-up when cluster mode lacks a setting or uses a development secret.</summary>
+public sealed class ClusterModeRefusedException(string message) : Exception(message);

@@ -28,7 +28,7 @@ public static class OrleansSiloConfiguration
             o.ClusterId = cluster.ClusterId;
             o.ServiceId = cluster.ServiceId;
         });
-        var advertised = IPAddress.Parse(configuration["RetailSync:Cluster:AdvertisedIp"] ?? "127.0.0.1");
+        var advertised = AdvertisedAddress(configuration["RetailSync:Cluster:AdvertisedHost"] ?? "127.0.0.1");
         silo.ConfigureEndpoints(
             advertised,
             configuration.GetValue("RetailSync:Cluster:SiloPort", 11111),
@@ -57,6 +57,12 @@ public static class OrleansSiloConfiguration
         // Projections only: an entity's correctness never depends on a stream delivery (design section 4).
         silo.AddMemoryStreams(StorageNames.Events);
     }
+
+    /// <summary>An IP, or a host name resolved once at start (a container's service name in compose).</summary>
+    private static IPAddress AdvertisedAddress(string host) =>
+        IPAddress.TryParse(host, out var ip)
+            ? ip
+            : Dns.GetHostAddresses(host).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
 
     public static void ConfigureDashboard(ISiloBuilder silo, IConfiguration configuration)
     {

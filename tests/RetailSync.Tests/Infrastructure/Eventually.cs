@@ -1,0 +1,44 @@
+using System.Diagnostics;
+
+namespace RetailSync.Tests.Infrastructure;
+
+/// <summary>Polling with a deadline: for effects that complete asynchronously, instead of sleeps.</summary>
+public static class Eventually
+{
+    public static async Task<T> SucceedsAsync<T>(Func<Task<T>> attempt, TimeSpan deadline, TimeSpan? interval = null)
+    {
+        var watch = Stopwatch.StartNew();
+        Exception? last = null;
+        while (watch.Elapsed < deadline)
+        {
+            try
+            {
+                return await attempt();
+            }
+            catch (Exception ex)
+            {
+                last = ex;
+            }
+
+            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(200));
+        }
+
+        throw new TimeoutException($"did not succeed within {deadline}", last);
+    }
+
+    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan deadline, string what)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < deadline)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{what} did not happen within {deadline}");
+    }
+}
