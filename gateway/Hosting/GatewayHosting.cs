@@ -4,7 +4,10 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using RetailSync.Gateway.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using RetailSync.Gateway.Api;
 using RetailSync.Gateway.Health;
+using RetailSync.Gateway.Webhooks;
 
 namespace RetailSync.Gateway.Hosting;
 
@@ -22,7 +25,13 @@ public static class GatewayHosting
 
         builder.Services.AddProblemDetails();
         builder.Services.AddRetailSyncHealth();
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase;
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+        });
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ApiKeyFilter>();
         return builder;
     }
 
@@ -30,6 +39,8 @@ public static class GatewayHosting
     public static IEndpointRouteBuilder MapRetailSyncApi(this IEndpointRouteBuilder app)
     {
         app.MapHealthApi();
+        app.MapShopifyWebhooks();
+        app.MapQueryApi();
         return app;
     }
 

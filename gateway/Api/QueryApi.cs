@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using RetailSync.Catalog;
+using RetailSync.Customers;
+using RetailSync.Intake;
+using RetailSync.Model;
+using RetailSync.Orders;
+using RetailSync.Refunds;
+using RetailSync.Shops;
+
+namespace RetailSync.Gateway.Api;
+
+/// <summary>Read side of the contract: "where is this order?" and friends, one grain call each.</summary>
+public static class QueryApi
+{
+    public static IEndpointRouteBuilder MapQueryApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1").AddEndpointFilter<ApiKeyFilter>();
+        api.MapGet("/orders/{shop}/{orderId}", async Task<Results<Ok<OrderView>, ProblemHttpResult>> (string shop, string orderId, IClusterClient grains) =>
+            Found(await grains.GetGrain<IOrderGrain>(EntityKeys.ForShop(shop, orderId)).GetAsync(), $"order {orderId} of {shop}"));
+        api.MapGet("/refunds/{shop}/{refundId}", async Task<Results<Ok<RefundView>, ProblemHttpResult>> (string shop, string refundId, IClusterClient grains) =>
+            Found(await grains.GetGrain<IRefundGrain>(EntityKeys.ForShop(shop, refundId)).GetAsync(), $"refund {refundId} of {shop}"));
+        api.MapGet("/returns/{shop}/{returnId}", async Task<Results<Ok<RefundView>, ProblemHttpResult>> (string shop, string returnId, IClusterClient grains) =>
+            Found(await grains.GetGrain<IRefundGrain>(EntityKeys.ReturnKey(shop, returnId)).GetAsync(), $"return {returnId} of {shop}"));
+        api.MapGet("/shops/{shop}", async (string shop, IClusterClient grains) =>
+            TypedResults.Ok(await grains.GetGrain<IShopGrain>(shop.ToLowerInvariant()).GetAsync()));
+
+        var shopify = api.MapGroup("/sources/shopify/{shop}");
+        shopify.MapGet("/customers/{customerId}", async Task<Results<Ok<ShopifyCustomerView>, ProblemHttpResult>> (string shop, string customerId, IClusterClient grains) =>
+            Found(await grains.GetGrain<IShopifyCustomerGrain>(EntityKeys.ForShop(shop, customerId)).GetAsync(), $"Shopify customer {customerId} of {shop}"));
+        shopify.MapGet("/products/{productId}", async Task<Results<Ok<Product>, ProblemHttpResult>> (string shop, string productId, IClusterClient grains) =>
+            Found(await grains.GetGrain<IShopifyProductGrain>(EntityKeys.ForShop(shop, productId)).GetAsync(), $"product {productId} of {shop}"));
+        shopify.MapGet("/inventory-items/{itemId}", async (string shop, string itemId, IClusterClient grains) =>
+            TypedResults.Ok(await grains.GetGrain<IShopifyInventoryItemGrain>(EntityKeys.ForShop(shop, itemId)).GetAsync()));
+        return app;
+    }
+
+    private static Results<Ok<T>, ProblemHttpResult> Found<T>(T? value, string what) where T : class =>
+        value is null
+            ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No {what} is known.")
+            : TypedResults.Ok(value);
+}

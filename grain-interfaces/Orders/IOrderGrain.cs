@@ -1,0 +1,51 @@
+using System.Collections.Immutable;
+using RetailSync.Intake;
+using RetailSync.Model;
+
+namespace RetailSync.Orders;
+
+/// <summary>One Shopify order, keyed <c>{shop}/{orderId}</c>: its canonical state, sync status and timeline.</summary>
+[Alias("RetailSync.Orders.IOrderGrain")]
+public interface IOrderGrain : IGrainWithStringKey
+{
+    /// <summary>Records an orders/* delivery carrying the order's full payload.</summary>
+    [Alias("ReceiveOrder")]
+    Task<IntakeOutcome> ReceiveOrderAsync(ShopifyDelivery delivery, Order order);
+
+    /// <summary>Records a fulfillments/create delivery for this order.</summary>
+    [Alias("ReceiveFulfillment")]
+    Task<IntakeOutcome> ReceiveFulfillmentAsync(ShopifyDelivery delivery, Fulfillment fulfillment);
+
+    /// <summary>Removes the buyer's personal data from the order and its timeline (privacy law request).</summary>
+    [Alias("Redact")]
+    Task RedactAsync(string reason);
+
+    /// <summary>The order as operators see it; null when the order is unknown.</summary>
+    [Alias("Get")]
+    Task<OrderView?> GetAsync();
+}
+
+public static class SystemNames
+{
+    public const string Shopify = "shopify";
+    public const string Crm = "crm";
+    public const string Erp = "erp";
+}
+
+[GenerateSerializer, Immutable, Alias("RetailSync.Orders.SystemSyncView")]
+public sealed record SystemSyncView(
+    [property: Id(0)] string Status,
+    [property: Id(1)] string? ExternalId,
+    [property: Id(2)] DateTimeOffset? LastSyncedAt,
+    [property: Id(3)] string? Error);
+
+[GenerateSerializer, Immutable, Alias("RetailSync.Orders.OrderView")]
+public sealed record OrderView(
+    [property: Id(0)] string Shop,
+    [property: Id(1)] string OrderId,
+    [property: Id(2)] string Status,
+    [property: Id(3)] ImmutableDictionary<string, SystemSyncView> Systems,
+    [property: Id(4)] Order Order,
+    [property: Id(5)] ImmutableArray<Fulfillment> Fulfillments,
+    [property: Id(6)] ImmutableArray<TimelineEntry> Timeline,
+    [property: Id(7)] bool Redacted);

@@ -1,0 +1,74 @@
+using RetailSync.Intake;
+using RetailSync.Model;
+using RetailSync.Platform;
+
+namespace RetailSync.Customers;
+
+public sealed class ShopifyCustomerGrain(
+    [PersistentState("shopifyCustomer", StorageNames.State)] IPersistentState<ShopifyCustomerState> state,
+    TimeProvider clock) : Grain, IShopifyCustomerGrain
+{
+    private ShopifyCustomerState S => state.State;
+
+    public async Task<IntakeOutcome> ReceiveAsync(ShopifyDelivery delivery, Customer customer, bool deleted)
+    {
+        if (S.Journal.HasSeen(delivery))
+        {
+            return IntakeOutcome.Duplicate;
+        }
+
+        IntakeOutcome outcome;
+        if (S.Redacted)
+        {
+            outcome = IntakeOutcome.Ignored;
+        }
+        else if (deleted)
+        {
+            // A delete carries no updated_at; it ends the Shopify identity whatever came before.
+            S.Deleted = true;
+            outcome = IntakeOutcome.Applied;
+        }
+        else if (S.Customer?.UpdatedAt is { } applied && customer.UpdatedAt is { } incoming && incoming < applied)
+        {
+            outcome = IntakeOutcome.Stale;
+        }
+        else
+        {
+            S.Customer = customer;
+            outcome = IntakeOutcome.Applied;
+        }
+
+        S.Journal.RecordDelivery(delivery, outcome, deleted ? "deleted in Shopify" : $"updated_at {customer.UpdatedAt:O}");
+        await state.WriteStateAsync();
+        return outcome;
+    }
+
+    public async Task RedactAsync(string reason)
+    {
+        S.Journal.Scrub([S.Customer?.Email, S.Customer?.Phone, S.Customer?.FirstName, S.Customer?.LastName]);
+        S.Customer = null;
+        S.Redacted = true;
+        S.Journal.Record(clock.GetUtcNow(), "privacy:redacted", reason, null);
+        await state.WriteStateAsync();
+    }
+
+    public Task<ShopifyCustomerView?> GetAsync()
+    {
+        if (state.RecordExists is false && S.Journal.Timeline.Count == 0)
+        {
+            return Task.FromResult<ShopifyCustomerView?>(null);
+        }
+
+        var (shop, id) = EntityKeys.Split(this.GetPrimaryKeyString());
+        return Task.FromResult<ShopifyCustomerView?>(new ShopifyCustomerView(shop, id, S.Customer, S.Deleted, S.Redacted, [.. S.Journal.Timeline]));
+    }
+}
+
+[GenerateSerializer, Alias("RetailSync.Customers.ShopifyCustomerState")]
+public sealed class ShopifyCustomerState
+{
+    [Id(0)] public Customer? Customer { get; set; }
+    [Id(1)] public bool Deleted { get; set; }
+    [Id(2)] public bool Redacted { get; set; }
+    [Id(3)] public Journal Journal { get; set; } = new();
+}
