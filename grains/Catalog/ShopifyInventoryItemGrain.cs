@@ -22,7 +22,7 @@ public sealed class ShopifyInventoryItemGrain(
         }
 
         s.Journal.RecordDelivery(delivery, outcome, $"sku {item.Sku ?? "-"}, tracked {item.Tracked}");
-        await state.WriteStateAsync();
+        await this.WriteOrForgetAsync(state);
         return outcome;
     }
 
@@ -43,7 +43,7 @@ public sealed class ShopifyInventoryItemGrain(
         }
 
         s.Journal.RecordDelivery(delivery, outcome, $"location {level.LocationId} available {level.Available?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "untracked"} at {level.UpdatedAt:O}");
-        await state.WriteStateAsync();
+        await this.WriteOrForgetAsync(state);
         return outcome;
     }
 

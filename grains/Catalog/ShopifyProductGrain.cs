@@ -22,7 +22,7 @@ public sealed class ShopifyProductGrain(
         }
 
         s.Journal.RecordDelivery(delivery, outcome, $"updated_at {product.UpdatedAt:O}, {product.Variants.Length} variants");
-        await state.WriteStateAsync();
+        await this.WriteOrForgetAsync(state);
         return outcome;
     }
 

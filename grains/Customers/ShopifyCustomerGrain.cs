@@ -39,7 +39,7 @@ public sealed class ShopifyCustomerGrain(
         }
 
         S.Journal.RecordDelivery(delivery, outcome, deleted ? "deleted in Shopify" : $"updated_at {customer.UpdatedAt:O}");
-        await state.WriteStateAsync();
+        await this.WriteOrForgetAsync(state);
         return outcome;
     }
 
@@ -49,7 +49,7 @@ public sealed class ShopifyCustomerGrain(
         S.Customer = null;
         S.Redacted = true;
         S.Journal.Record(clock.GetUtcNow(), "privacy:redacted", reason, null);
-        await state.WriteStateAsync();
+        await this.WriteOrForgetAsync(state);
     }
 
     public Task<ShopifyCustomerView?> GetAsync()

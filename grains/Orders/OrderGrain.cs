@@ -34,7 +34,7 @@ public sealed class OrderGrain(
             ? $"updated_at {order.UpdatedAt:O} is older than applied {S.Order!.UpdatedAt:O}"
             : $"{(created ? "created" : "updated")} at updated_at {order.UpdatedAt:O}, financial {order.FinancialStatus ?? "-"}, fulfilment {order.FulfillmentStatus ?? "-"}{(order.CancelledAt is null ? "" : ", cancelled")}";
         S.Journal.RecordDelivery(delivery, outcome, detail);
-        await state.WriteStateAsync();
+        await this.WriteOrForgetAsync(state);
         return outcome;
     }
 
@@ -63,7 +63,7 @@ public sealed class OrderGrain(
         }
 
         S.Journal.RecordDelivery(delivery, outcome, $"fulfillment {fulfillment.FulfillmentId} {fulfillment.Status ?? "-"}, {fulfillment.Lines.Length} lines");
-        await state.WriteStateAsync();
+        await this.WriteOrForgetAsync(state);
         return outcome;
     }
 
@@ -77,7 +77,7 @@ public sealed class OrderGrain(
 
         S.Redacted = true;
         S.Journal.Record(clock.GetUtcNow(), "privacy:redacted", reason, null);
-        await state.WriteStateAsync();
+        await this.WriteOrForgetAsync(state);
     }
 
     public Task<OrderView?> GetAsync()

@@ -20,7 +20,7 @@ public sealed class RefundGrain(
         var outcome = S.Refund is null ? IntakeOutcome.Applied : IntakeOutcome.Stale;
         S.Refund ??= refund;
         S.Journal.RecordDelivery(delivery, outcome, $"order {refund.OrderId}, {refund.Lines.Length} lines, transacted {refund.Transacted?.Amount.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}");
-        await state.WriteStateAsync();
+        await this.WriteOrForgetAsync(state);
         return outcome;
     }
 
@@ -38,7 +38,7 @@ public sealed class RefundGrain(
         }
 
         S.Journal.RecordDelivery(delivery, outcome, $"order {@return.OrderId}, status {@return.Status}");
-        await state.WriteStateAsync();
+        await this.WriteOrForgetAsync(state);
         return outcome;
     }
 

@@ -31,7 +31,7 @@ public sealed partial class ShopGrain(
 
         S.Installed = false;
         S.Journal.RecordDelivery(delivery, IntakeOutcome.Applied, "app uninstalled: no more Admin API calls for this shop");
-        await state.WriteStateAsync();
+        await this.WriteOrForgetAsync(state);
         return IntakeOutcome.Applied;
     }
 
@@ -51,7 +51,7 @@ public sealed partial class ShopGrain(
 
         S.Journal.RecordDelivery(delivery, IntakeOutcome.Applied,
             $"{request.Kind}: customer {request.CustomerId ?? "-"}, {request.OrderIds.Length} orders");
-        await state.WriteStateAsync();
+        await this.WriteOrForgetAsync(state);
         await CarryOutPendingAsync();
         return IntakeOutcome.Applied;
     }
@@ -92,7 +92,7 @@ public sealed partial class ShopGrain(
             await this.UnregisterReminder(reminder);
         }
 
-        await state.WriteStateAsync();
+        await this.WriteOrForgetAsync(state);
     }
 
     private async Task CarryOutAsync(string shop, PrivacyRequestRecord pending)

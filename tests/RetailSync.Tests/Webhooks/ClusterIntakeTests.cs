@@ -1,0 +1,64 @@
+using System.Net;
+using Npgsql;
+using RetailSync.Tests.Infrastructure;
+
+namespace RetailSync.Tests.Webhooks;
+
+[Collection(PostgresCollection.Name)]
+public sealed class ClusterIntakeTests(PostgresFixture postgres)
+{
+    private static readonly string[] Secrets =
+    [
+        "--RetailSync:Silo:ServeApi=true",
+        "--RetailSync:Dashboard:Enabled=false",
+        "--RetailSync:Shops:sandbox.myshopify.com:Tenant=sandbox",
+        "--RetailSync:Shops:sandbox.myshopify.com:WebhookSecret=sandbox-webhook-secret-but-for-cluster",
+        "--RetailSync:ApiKeys:0=cluster-test-key",
+    ];
+
+    [Fact]
+    public async Task an_accepted_delivery_is_in_postgresql_and_an_outage_answers_503_until_it_ends()
+    {
+        var db = await postgres.Server.CreateDatabaseAsync();
+        await using var host = await InProcessHost.StartClusterAsync(db, Secrets);
+        var orderId = Random.Shared.NextInt64(1_000_000, 9_000_000_000);
+        var body = ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", orderId, DateTimeOffset.UtcNow);
+        HttpRequestMessage Delivery(string eventId) => ShopifyFixtures.Delivery("orders/create", body, eventId: eventId, secret: "sandbox-webhook-secret-but-for-cluster");
+
+        var accepted = await host.Http.SendJsonAsync(Delivery("first"));
+        Assert.Equal(HttpStatusCode.OK, accepted.Status);
+        Assert.Equal(1L, await CountOrderRowsAsync(db, orderId));
+
+        await postgres.Server.StopServerAsync();
+        try
+        {
+            var during = await host.Http.SendJsonAsync(Delivery("during-outage"));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, during.Status);
+            Assert.Equal("application/problem+json", during.MediaType);
+        }
+        finally
+        {
+            await postgres.Server.StartServerAsync();
+        }
+
+        // Shopify's retry of the refused delivery is accepted once storage is back; nothing was half-recorded.
+        var retried = await Eventually.SucceedsAsync(async () =>
+        {
+            var r = await host.Http.SendJsonAsync(Delivery("during-outage"));
+            return r.Status == HttpStatusCode.OK ? r : throw new InvalidOperationException(r.Status.ToString());
+        }, TimeSpan.FromSeconds(30));
+        Assert.Equal("accepted", retried.Body.GetProperty("status").GetString());
+        var (_, order) = await host.Http.GetApiAsync($"/api/v1/orders/sandbox.myshopify.com/{orderId}", "cluster-test-key");
+        var correlations = order.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("correlationId").GetString()).ToList();
+        Assert.Equal(["first", "during-outage"], correlations);
+    }
+
+    private static async Task<long> CountOrderRowsAsync(string db, long orderId)
+    {
+        await using var connection = new NpgsqlConnection(db);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM rs_grain_state WHERE GrainIdExtensionString LIKE @key AND PayloadBinary IS NOT NULL", connection);
+        command.Parameters.AddWithValue("key", $"%/{orderId}");
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
