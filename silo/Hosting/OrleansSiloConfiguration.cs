@@ -34,6 +34,12 @@ public static class OrleansSiloConfiguration
             configuration.GetValue("RetailSync:Cluster:SiloPort", 11111),
             configuration.GetValue("RetailSync:Cluster:GatewayPort", 30000),
             listenOnAnyHostAddress: configuration.GetValue("RetailSync:Cluster:ListenOnAnyAddress", false));
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            // How fast a dead silo is declared dead (and its grains re-activate elsewhere): about three probe timeouts.
+            o.ProbeTimeout = TimeSpan.FromSeconds(configuration.GetValue("RetailSync:Cluster:ProbeTimeoutSeconds", 5.0));
+            o.ExtendProbeTimeoutDuringDegradation = configuration.GetValue("RetailSync:Cluster:ExtendProbeTimeoutWhenBusy", true);
+        });
         silo.UseAdoNetClustering(o =>
         {
             o.Invariant = "Npgsql";

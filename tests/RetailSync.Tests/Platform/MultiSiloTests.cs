@@ -22,6 +22,10 @@ public sealed class MultiSiloTests(PostgresFixture postgres)
             $"--RetailSync:Cluster:SiloPort={siloPort}",
             $"--RetailSync:Cluster:GatewayPort={PostgresServer.FreePort()}",
             "--RetailSync:Dashboard:Enabled=false",
+            // Fast failover settings: on a loaded 2-core CI box Orleans would otherwise stretch probe
+            // timeouts up to 4x and take about a minute to declare the killed silo dead.
+            "--RetailSync:Cluster:ProbeTimeoutSeconds=2",
+            "--RetailSync:Cluster:ExtendProbeTimeoutWhenBusy=false",
         ];
         await using var a = SiloProcess.Start(Args(portA));
         await using var b = SiloProcess.Start(Args(portB));
