@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace RetailSync.Tests.Infrastructure;
+namespace RetailSync.Testing;
 
 /// <summary>A real silo process (<c>dotnet RetailSync.Silo.dll</c>) that a test can start, kill -9 and read the log of.</summary>
 public sealed class SiloProcess : IAsyncDisposable

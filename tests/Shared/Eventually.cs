@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace RetailSync.Tests.Infrastructure;
+namespace RetailSync.Testing;
 
 /// <summary>Polling with a deadline: for effects that complete asynchronously, instead of sleeps.</summary>
 public static class Eventually

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using Npgsql;
 using RetailSync.Silo.Storage;
 
-namespace RetailSync.Tests.Infrastructure;
+namespace RetailSync.Testing;
 
 /// <summary>
 /// A throwaway PostgreSQL server: initdb into a temp dir, pg_ctl on a free loopback port, removed on
@@ -16,6 +16,7 @@ public sealed class PostgresServer : IAsyncDisposable
     private readonly string root;
     private readonly string dataDir;
     private readonly string? runAs;
+    private bool durable;
 
     private PostgresServer(string binDir, string root, int port, string? runAs)
     {
@@ -31,7 +32,8 @@ public sealed class PostgresServer : IAsyncDisposable
     public string ConnectionString(string database = "postgres") =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Maximum Pool Size=60;Timeout=15";
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <param name="durable">fsync and synchronous commit on, as in production (benchmarks); off for tests.</param>
+    public static async Task<PostgresServer> StartAsync(bool durable = false)
     {
         var binDir = FindBinDir();
         var root = Path.Combine(Path.GetTempPath(), "retailsync-pg-" + Guid.NewGuid().ToString("N")[..10]);
@@ -42,7 +44,7 @@ public sealed class PostgresServer : IAsyncDisposable
             await RunAsync("chown", ["-R", runAs, root]);
         }
 
-        var server = new PostgresServer(binDir, root, FreePort(), runAs);
+        var server = new PostgresServer(binDir, root, FreePort(), runAs) { durable = durable };
         await server.RunPgAsync("initdb", ["-D", server.dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
         await server.StartServerAsync();
         return server;
@@ -73,7 +75,7 @@ public sealed class PostgresServer : IAsyncDisposable
     public Task StartServerAsync() => RunPgAsync("pg_ctl",
     [
         "start", "-D", dataDir, "-w", "-t", "60", "-l", Path.Combine(root, "server.log"),
-        "-o", $"-p {Port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off",
+        "-o", $"-p {Port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=300" + (durable ? "" : " -c fsync=off -c synchronous_commit=off"),
     ]);
 
     public async ValueTask DisposeAsync()
@@ -147,18 +149,3 @@ public sealed class PostgresServer : IAsyncDisposable
     }
 }
 
-/// <summary>One PostgreSQL server for the whole test run; each test class makes its own database.</summary>
-public sealed class PostgresFixture : IAsyncLifetime
-{
-    public PostgresServer Server { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Server = await PostgresServer.StartAsync();
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
-}
-
-[CollectionDefinition(Name)]
-public sealed class PostgresCollection : ICollectionFixture<PostgresFixture>
-{
-    public const string Name = "postgres";
-}

@@ -1,0 +1,27 @@
+using System.Globalization;
+
+namespace RetailSync.Benchmarks;
+
+public sealed record BenchOptions(string Scenario, int Seconds, int WarmupSeconds, int Concurrency, string[] Topologies, bool Dashboard)
+{
+    public TimeSpan Duration => TimeSpan.FromSeconds(Seconds);
+
+    public TimeSpan Warmup => TimeSpan.FromSeconds(WarmupSeconds);
+
+    public static BenchOptions Parse(string[] args)
+    {
+        string Option(string name, string fallback)
+        {
+            var i = Array.IndexOf(args, "--" + name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+        }
+
+        return new BenchOptions(
+            args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "",
+            int.Parse(Option("seconds", "10"), CultureInfo.InvariantCulture),
+            int.Parse(Option("warmup", "3"), CultureInfo.InvariantCulture),
+            int.Parse(Option("concurrency", "50"), CultureInfo.InvariantCulture),
+            Option("topology", "embedded,cluster").Split(','),
+            bool.Parse(Option("dashboard", "false")));
+    }
+}

@@ -1,0 +1,109 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using RetailSync.Platform;
+
+namespace RetailSync.Benchmarks;
+
+/// <summary>
+/// Durable webhook intake, embedded and in cluster mode on PostgreSQL, each next to a baseline
+/// measured in the same run on the same processes.
+/// </summary>
+public static class IntakeScenario
+{
+    private const string Shop = "bench.myshopify.com";
+    private const string Secret = "bench-webhook-secret-not-for-production";
+
+    public static async Task RunAsync(BenchOptions options)
+    {
+        var orders = new SignedOrders(Secret);
+        var rows = new List<LoadResult>();
+        var ratios = new List<(string, string)>();
+        string[] common =
+        [
+            "--Logging:LogLevel:Default=Warning",
+            $"--RetailSync:Dashboard:Enabled={options.Dashboard}",
+            $"--RetailSync:Shops:{Shop}:Tenant=bench",
+            $"--RetailSync:Shops:{Shop}:WebhookSecret={Secret}",
+            "--RetailSync:ApiKeys:0=bench-api-key-not-for-production",
+        ];
+
+        if (options.Topologies.Contains("embedded"))
+        {
+            var gatewayPort = PostgresServer.FreePort();
+            await using var silo = SiloProcess.Start([.. common, $"--RetailSync:Embedded:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Embedded:GatewayPort={gatewayPort}"]);
+            await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            using var client = Client(c => c.UseLocalhostClustering(gatewayPort));
+            await client.StartAsync();
+            var http = Http(silo.HttpUrl, options.Concurrency);
+
+            var ignored = await Drive("embedded: HTTP + HMAC, no grain (ignored topic)", http, options, n => orders.Create(Shop, n, "carts/create"));
+            var grainCall = await GrainWrites("embedded: one grain call + memory write (client)", client, options);
+            var intake = await Drive("embedded: signed orders/create accepted", http, options, n => orders.Create(Shop, n));
+            rows.AddRange([ignored, grainCall, intake]);
+            ratios.Add(("embedded intake / HTTP path without grain", Ratio(intake, ignored)));
+            ratios.Add(("embedded intake / grain call baseline", Ratio(intake, grainCall)));
+        }
+
+        if (options.Topologies.Contains("cluster"))
+        {
+            await using var postgres = await PostgresServer.StartAsync(durable: true);
+            var db = await postgres.CreateDatabaseAsync();
+            var clusterId = "bench-" + Guid.NewGuid().ToString("N")[..6];
+            await using var silo = SiloProcess.Start([
+                .. common, "--RetailSync:Mode=Cluster", "--RetailSync:Silo:ServeApi=true",
+                $"--RetailSync:Cluster:ConnectionString={db}", $"--RetailSync:Cluster:ClusterId={clusterId}",
+                $"--RetailSync:Cluster:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Cluster:GatewayPort={PostgresServer.FreePort()}"]);
+            await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            using var client = Client(c =>
+            {
+                c.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, "retailsync"));
+                c.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = ("Npgsql", db));
+            });
+            await client.StartAsync();
+            var http = Http(silo.HttpUrl, options.Concurrency);
+
+            var writes = await GrainWrites("cluster: grain writes to PostgreSQL (client)", client, options);
+            var intake = await Drive("cluster: signed orders/create accepted (durable)", http, options, n => orders.Create(Shop, n));
+            rows.AddRange([writes, intake]);
+            ratios.Add(("cluster intake / PostgreSQL grain-write rate", Ratio(intake, writes) + " (target >= 0.80, p99 < 100 ms)"));
+        }
+
+        await Report.WriteAsync("intake", rows, ratios, new { options.Concurrency, options.Seconds, options.WarmupSeconds, options.Dashboard, bodyBytes = orders.BodyBytes });
+    }
+
+    private static string Ratio(LoadResult a, LoadResult b) => (a.PerSecond / b.PerSecond).ToString("F2", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static HttpClient Http(string url, int concurrency) =>
+        new(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+        {
+            BaseAddress = new Uri(url),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+    private static IHost Client(Action<IClientBuilder> configure) =>
+        Host.CreateDefaultBuilder()
+            .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
+            .UseOrleansClient(configure)
+            .Build();
+
+    private static Task<LoadResult> Drive(string name, HttpClient http, BenchOptions options, Func<long, HttpRequestMessage> request) =>
+        LoadGenerator.RunAsync(name, options.Concurrency, options.Warmup, options.Duration, async (_, n) =>
+        {
+            using var message = request(n);
+            using var response = await http.SendAsync(message);
+            return response.IsSuccessStatusCode;
+        });
+
+    private static Task<LoadResult> GrainWrites(string name, IHost client, BenchOptions options)
+    {
+        var grains = client.Services.GetRequiredService<IClusterClient>();
+        var run = Guid.NewGuid().ToString("N")[..6];
+        return LoadGenerator.RunAsync(name, options.Concurrency, options.Warmup, options.Duration, async (_, n) =>
+        {
+            await grains.GetGrain<IHealthProbeGrain>($"bench-{run}-{n}").TouchAsync();
+            return true;
+        });
+    }
+}
