@@ -16,4 +16,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-dotnet test RetailSync.sln --logger "console;verbosity=normal" "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test RetailSync.sln "$@" 2>&1 | tee "$log" || status=$?
+
+# One plain closing line for whoever reads the log: totals over every test assembly.
+awk '/(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+/ {
+       gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+     } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit $status
