@@ -1,16 +1,209 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using RetailSync.Sandbox.BusinessCentral;
+using RetailSync.Sandbox.Faults;
+using RetailSync.Sandbox.Salesforce;
+using RetailSync.Sandbox.Shopify;
 
 namespace RetailSync.Sandbox;
 
-/// <summary>Simulated vendor APIs, mounted under <c>/sandbox</c> in the embedded default and in tests.</summary>
+/// <summary>Simulated vendor APIs, mounted under <c>/sandbox</c> in the embedded default, tests and benchmarks.</summary>
 public static class SandboxApi
 {
+    public const string Shopify = "shopify";
+    public const string Salesforce = "salesforce";
+    public const string BusinessCentral = "bc";
+
+    public static IServiceCollection AddSandbox(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ShopifySimulator>();
+        services.AddSingleton<SalesforceSimulator>();
+        services.AddSingleton<BusinessCentralSimulator>();
+        services.AddSingleton<SandboxTraffic>();
+        return services;
+    }
+
     public static IEndpointRouteBuilder MapSandbox(this IEndpointRouteBuilder app)
     {
+        var traffic = app.ServiceProvider.GetRequiredService<SandboxTraffic>();
+        var shopify = app.ServiceProvider.GetRequiredService<ShopifySimulator>();
+        var salesforce = app.ServiceProvider.GetRequiredService<SalesforceSimulator>();
+        var bc = app.ServiceProvider.GetRequiredService<BusinessCentralSimulator>();
         var group = app.MapGroup("/sandbox");
-        group.MapGet("/", () => TypedResults.Ok(new { systems = Array.Empty<string>(), note = "simulated vendor APIs mount here" }));
+
+        group.MapGet("/", () => TypedResults.Ok(new
+        {
+            systems = new[] { Shopify, Salesforce, BusinessCentral },
+            shopify = "/sandbox/shopify/admin/api/2026-01/graphql.json (X-Shopify-Access-Token: " + ShopifySimulator.AccessToken + ")",
+            salesforce = "/sandbox/salesforce/services/data/v62.0/ (Bearer " + SalesforceSimulator.AccessToken + ")",
+            bc = $"/sandbox/bc/v2.0/sandbox/api/v2.0/companies({BusinessCentralSimulator.CompanyId})/ (Bearer {BusinessCentralSimulator.AccessToken})",
+        }));
+        group.MapGet("/state", () => TypedResults.Ok(new
+        {
+            shopify = shopify.Snapshot(),
+            salesforce = salesforce.Snapshot(),
+            bc = bc.Snapshot(),
+            traffic = traffic.All.ToDictionary(t => t.System, t => t.Snapshot()),
+        }));
+        group.MapPost("/faults", (FaultSettings settings) =>
+        {
+            if (traffic.Find(settings.System) is not { } system)
+            {
+                return Results.Problem(statusCode: 400, title: "Unknown system", detail: $"system must be one of {Shopify}, {Salesforce}, {BusinessCentral}.");
+            }
+
+            system.Set(settings);
+            return Results.Ok(system.Snapshot());
+        });
+        group.MapPost("/reset", () =>
+        {
+            foreach (var t in traffic.All)
+            {
+                t.Reset();
+            }
+
+            shopify.Reset();
+            salesforce.Reset();
+            bc.Reset();
+            return Results.NoContent();
+        });
+
+        MapShopify(group.MapGroup("/shopify"), shopify, traffic.Shopify);
+        MapSalesforce(group.MapGroup("/salesforce"), salesforce, traffic.Salesforce);
+        MapBusinessCentral(group.MapGroup("/bc"), bc, traffic.BusinessCentral);
         return app;
     }
+
+    private static void MapShopify(RouteGroupBuilder shopify, ShopifySimulator simulator, SystemTraffic traffic)
+    {
+        shopify.MapPost("/orders", (SeedOrder seed) =>
+        {
+            simulator.SeedOrder(seed.Id, seed.Name);
+            return Results.NoContent();
+        });
+        shopify.MapPost("/inventory", (SeedInventory seed) =>
+        {
+            simulator.SeedInventory(seed.InventoryItemId, seed.LocationId, seed.Available);
+            return Results.NoContent();
+        });
+        shopify.MapPost("/admin/api/{version}/graphql.json", (HttpContext http, string version) => simulator.HandleAsync(http, version))
+            .AddEndpointFilter(new FaultFilter(traffic, (http, kind) => kind switch
+            {
+                // Shopify answers a throttled GraphQL call with 200 and a THROTTLED error body.
+                FaultKind.RateLimited => Results.Text("""{"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED","documentation":"https://shopify.dev/api/usage/rate-limits"}}]}""", "application/json"),
+                FaultKind.Outage => Results.Json(new { errors = "Service Unavailable" }, statusCode: 503),
+                _ => Results.Json(new { errors = "Internal Server Error" }, statusCode: 500),
+            }));
+    }
+
+    private static void MapSalesforce(RouteGroupBuilder salesforce, SalesforceSimulator simulator, SystemTraffic traffic)
+    {
+        salesforce.MapPost("/validation-rules", (ValidationRule rule) =>
+        {
+            simulator.AddValidationRule(rule.SObject, rule.Field, rule.Message);
+            return Results.NoContent();
+        });
+        salesforce.MapDelete("/validation-rules", () =>
+        {
+            simulator.ClearValidationRules();
+            return Results.NoContent();
+        });
+        var api = salesforce.MapGroup("/services/data/{version}").AddEndpointFilter(new FaultFilter(traffic, (_, kind) => kind switch
+        {
+            FaultKind.RateLimited => SalesforceSimulator.Errors(403, "TotalRequests Limit exceeded.", "REQUEST_LIMIT_EXCEEDED"),
+            FaultKind.Outage => SalesforceSimulator.Errors(503, "Service Unavailable", "SERVER_UNAVAILABLE"),
+            _ => SalesforceSimulator.Errors(500, "An unexpected error occurred. Please include this ErrorId if you contact support: 1234567-8901 (-1)", "UNKNOWN_EXCEPTION"),
+        }));
+        api.MapMethods("/composite/sobjects/{sObject}/{field}", ["PATCH"], (HttpContext http, string sObject, string field) => simulator.CollectionsUpsertAsync(http, sObject, field));
+        api.MapPost("/sobjects/{sObject}", (HttpContext http, string sObject) => simulator.CreateAsync(http, sObject));
+        api.MapMethods("/sobjects/{sObject}/{id}", ["PATCH"], (HttpContext http, string sObject, string id) => simulator.UpdateAsync(http, sObject, id));
+        api.MapGet("/query", (HttpContext http, string? q) => simulator.Query(http, q));
+        api.MapGet("/query/{locator}", (HttpContext http, string locator) => simulator.More(http, locator));
+    }
+
+    private static void MapBusinessCentral(RouteGroupBuilder group, BusinessCentralSimulator simulator, SystemTraffic traffic)
+    {
+        group.MapPost("/items", (SeedItem seed) =>
+        {
+            simulator.SeedItem(seed.Number, seed.DisplayName, seed.UnitPrice, seed.Inventory);
+            return Results.NoContent();
+        });
+        var api = group.MapGroup("/v2.0/{environment}/api/v2.0").AddEndpointFilter(new FaultFilter(traffic, (http, kind) =>
+        {
+            if (kind == FaultKind.RateLimited)
+            {
+                http.Response.Headers.RetryAfter = "1";
+                return BusinessCentralSimulator.Error(429, "Application_TooManyRequests", "Too many requests reached. Actual (6001). Maximum (6000).");
+            }
+
+            if (kind == FaultKind.Outage)
+            {
+                http.Response.Headers.RetryAfter = "5";
+                return BusinessCentralSimulator.Error(503, "Internal_ServiceUnavailable", "The service is temporarily unavailable.");
+            }
+
+            return BusinessCentralSimulator.Error(500, "Internal_ServerError", "An unexpected error occurred.");
+        }));
+        api.MapPost("/$batch", async (HttpContext http) =>
+        {
+            if (simulator.Authenticate(http) is { } refused)
+            {
+                return refused;
+            }
+
+            var body = await JsonNode.ParseAsync(http.Request.Body);
+            var (status, result) = simulator.Batch(body, http.Request.Headers["Isolation"] == "snapshot");
+            return Results.Text(result.ToJsonString(), "application/json", statusCode: status);
+        });
+        api.MapMethods("/{**path}", ["GET", "POST", "PATCH", "DELETE"], async (HttpContext http, string path) =>
+        {
+            if (simulator.Authenticate(http) is { } refused)
+            {
+                return refused;
+            }
+
+            JsonNode? body = null;
+            if (http.Request.ContentLength is > 0 || http.Request.Headers.TransferEncoding == "chunked")
+            {
+                try
+                {
+                    body = await JsonNode.ParseAsync(http.Request.Body);
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    return BusinessCentralSimulator.Error(400, "BadRequest", "The request body is not valid JSON.");
+                }
+            }
+
+            var (status, result) = simulator.Execute(http.Request.Method, "/" + path, http.Request.QueryString.Value ?? "", http.Request.Headers.IfMatch.FirstOrDefault(), body);
+            return result is null ? Results.StatusCode(status) : Results.Text(result.ToJsonString(), "application/json", statusCode: status);
+        });
+    }
+
+    private sealed record SeedOrder(string Id, string? Name);
+
+    private sealed record SeedInventory(string InventoryItemId, string LocationId, int Available);
+
+    private sealed record SeedItem(string Number, string DisplayName, decimal UnitPrice, decimal Inventory);
+
+    private sealed record ValidationRule(string SObject, string Field, string Message);
+}
+
+/// <summary>Traffic accounting and faults of each simulated system.</summary>
+public sealed class SandboxTraffic(TimeProvider clock)
+{
+    public SystemTraffic Shopify { get; } = new(SandboxApi.Shopify, clock);
+
+    public SystemTraffic Salesforce { get; } = new(SandboxApi.Salesforce, clock);
+
+    public SystemTraffic BusinessCentral { get; } = new(SandboxApi.BusinessCentral, clock);
+
+    public IEnumerable<SystemTraffic> All => [Shopify, Salesforce, BusinessCentral];
+
+    public SystemTraffic? Find(string system) => All.FirstOrDefault(t => t.System == system);
 }

@@ -42,6 +42,12 @@ public static partial class SiloHost
             OrleansSiloConfiguration.ConfigureDashboard(silo, builder.Configuration);
         });
 
+        var sandbox = builder.Configuration.GetValue("RetailSync:Sandbox:Enabled", embedded);
+        if (sandbox)
+        {
+            builder.Services.AddSandbox();
+        }
+
         builder.UseDefaultUrlUnlessConfigured(DevelopmentDefaults.Url);
         builder.AddRetailSyncApi();
 
@@ -61,7 +67,7 @@ public static partial class SiloHost
             app.MapOrleansDashboard(routePrefix: "/dashboard");
         }
 
-        if (embedded)
+        if (sandbox)
         {
             app.MapSandbox();
         }

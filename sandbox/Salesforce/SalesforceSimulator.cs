@@ -1,0 +1,404 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http;
+
+namespace RetailSync.Sandbox.Salesforce;
+
+/// <summary>
+/// Salesforce REST (v60+) as RetailSync uses it: sObject Collections upsert by external id, record
+/// create/update, a SOQL subset with paging; array error bodies, per-record results, the
+/// <c>Sforce-Limit-Info</c> header and the daily API allocation.
+/// </summary>
+public sealed partial class SalesforceSimulator
+{
+    public const string AccessToken = "sandbox-salesforce-token";
+    private static readonly Dictionary<string, string[]> Required = new(StringComparer.Ordinal)
+    {
+        ["Account"] = ["Name"],
+        ["Contact"] = ["LastName"],
+        ["Order"] = ["EffectiveDate", "Status"],
+        ["Case"] = [],
+    };
+
+    private static readonly Dictionary<string, string> Prefixes = new(StringComparer.Ordinal)
+    {
+        ["Account"] = "001", ["Contact"] = "003", ["Case"] = "500", ["Order"] = "801",
+    };
+
+    private readonly object gate = new();
+    private readonly Dictionary<string, Dictionary<string, JsonObject>> records = [];
+    private readonly Dictionary<string, List<JsonObject>> cursors = [];
+    private readonly List<(string SObject, string Field, string Message)> validationRules = [];
+    private long sequence;
+
+    public long ApiUsage { get; private set; }
+
+    public long DailyAllocation { get; set; } = 100_000;
+
+    public int QueryBatchSize { get; set; } = 2000;
+
+    public void Reset()
+    {
+        lock (gate)
+        {
+            records.Clear();
+            cursors.Clear();
+            validationRules.Clear();
+            ApiUsage = 0;
+        }
+    }
+
+    /// <summary>Like an admin adding a validation rule: records of that object with the field empty fail.</summary>
+    public void AddValidationRule(string sObject, string field, string message)
+    {
+        lock (gate)
+        {
+            validationRules.Add((sObject, field, message));
+        }
+    }
+
+    public void ClearValidationRules()
+    {
+        lock (gate)
+        {
+            validationRules.Clear();
+        }
+    }
+
+    public object Snapshot()
+    {
+        lock (gate)
+        {
+            return new
+            {
+                apiUsage = ApiUsage,
+                dailyAllocation = DailyAllocation,
+                records = records.ToDictionary(r => r.Key, r => r.Value.Values.Select(x => JsonSerializer.Deserialize<JsonElement>(x.ToJsonString())).ToList()),
+            };
+        }
+    }
+
+    public IReadOnlyList<JsonObject> Records(string sObject)
+    {
+        lock (gate)
+        {
+            return records.TryGetValue(sObject, out var r) ? [.. r.Values.Select(x => (JsonObject)x.DeepClone())] : [];
+        }
+    }
+
+    /// <summary>Authenticates and counts the call against the daily allocation; null when the call may proceed.</summary>
+    public IResult? Gate(HttpContext http)
+    {
+        if (http.Request.Headers.Authorization != "Bearer " + AccessToken)
+        {
+            return Errors(401, "Session expired or invalid", "INVALID_SESSION_ID");
+        }
+
+        lock (gate)
+        {
+            ApiUsage++;
+            http.Response.Headers["Sforce-Limit-Info"] = $"api-usage={ApiUsage}/{DailyAllocation}";
+            return ApiUsage > DailyAllocation ? Errors(403, "TotalRequests Limit exceeded.", "REQUEST_LIMIT_EXCEEDED") : null;
+        }
+    }
+
+    public static IResult Errors(int status, string message, string code, params string[] fields) =>
+        Results.Json(new[] { new { message, errorCode = code, fields } }, statusCode: status);
+
+    public async Task<IResult> CollectionsUpsertAsync(HttpContext http, string sObject, string externalIdField)
+    {
+        if (Gate(http) is { } refused)
+        {
+            return refused;
+        }
+
+        var body = await ReadAsync(http);
+        if (body is not JsonObject request || request["records"] is not JsonArray list)
+        {
+            return Errors(400, "Json Deserialization failed on token 'null' and has failed with exception: records is required", "JSON_PARSER_ERROR");
+        }
+
+        if (list.Count > 200)
+        {
+            return Errors(400, "Maximum number of records allowed in a collection is 200", "EXCEEDED_ID_LIMIT");
+        }
+
+        if (!Required.ContainsKey(sObject))
+        {
+            return Errors(404, "The requested resource does not exist", "NOT_FOUND");
+        }
+
+        var allOrNone = request["allOrNone"]?.GetValue<bool>() ?? false;
+        lock (gate)
+        {
+            var inputs = new List<JsonObject>();
+            foreach (var node in list)
+            {
+                if (node is not JsonObject record || record["attributes"]?["type"]?.GetValue<string>() != sObject)
+                {
+                    return Errors(400, $"The attributes.type of every record must be {sObject}", "INVALID_TYPE");
+                }
+
+                if (record.ContainsKey("Id"))
+                {
+                    return Errors(400, "Id not allowed in upsert by external id", "INVALID_FIELD_FOR_INSERT_UPDATE", "Id");
+                }
+
+                inputs.Add(record);
+            }
+
+            var table = Table(sObject);
+            var staged = new Dictionary<string, JsonObject>(table.ToDictionary(kv => kv.Key, kv => (JsonObject)kv.Value.DeepClone()));
+            var results = new JsonArray();
+            var failed = false;
+            foreach (var record in inputs)
+            {
+                var key = record[externalIdField]?.ToString();
+                var existing = key is null ? null : staged.Values.FirstOrDefault(r => r[externalIdField]?.ToString() == key);
+                var merged = existing is null ? new JsonObject() : (JsonObject)existing.DeepClone();
+                foreach (var (field, value) in record)
+                {
+                    if (field != "attributes")
+                    {
+                        merged[field] = value?.DeepClone();
+                    }
+                }
+
+                var error = key is null
+                    ? ("REQUIRED_FIELD_MISSING", $"Required fields are missing: [{externalIdField}]", new[] { externalIdField })
+                    : Validate(sObject, merged);
+                if (error is { } e)
+                {
+                    failed = true;
+                    results.Add(new JsonObject
+                    {
+                        ["id"] = null, ["success"] = false, ["created"] = false,
+                        ["errors"] = new JsonArray(new JsonObject { ["statusCode"] = e.Item1, ["message"] = e.Item2, ["fields"] = new JsonArray([.. e.Item3.Select(f => (JsonNode)f)]) }),
+                    });
+                    continue;
+                }
+
+                var created = existing is null;
+                var id = created ? NewId(sObject) : existing!["Id"]!.GetValue<string>();
+                merged["Id"] = id;
+                merged["LastModifiedDate"] = DateTimeOffset.UtcNow.ToString("O");
+                staged[id] = merged;
+                results.Add(new JsonObject { ["id"] = id, ["success"] = true, ["errors"] = new JsonArray(), ["created"] = created });
+            }
+
+            if (allOrNone && failed)
+            {
+                foreach (var result in results.OfType<JsonObject>().Where(r => r["success"]!.GetValue<bool>()))
+                {
+                    result["success"] = false;
+                    result["id"] = null;
+                    result["errors"] = new JsonArray(new JsonObject { ["statusCode"] = "ALL_OR_NONE_OPERATION_ROLLED_BACK", ["message"] = "Record rolled back because not all records were valid and the request was using AllOrNone header", ["fields"] = new JsonArray() });
+                }
+            }
+            else
+            {
+                table.Clear();
+                foreach (var (id, r) in staged)
+                {
+                    table[id] = r;
+                }
+            }
+
+            return Results.Text(results.ToJsonString(), "application/json", statusCode: 200);
+        }
+    }
+
+    public async Task<IResult> CreateAsync(HttpContext http, string sObject)
+    {
+        if (Gate(http) is { } refused)
+        {
+            return refused;
+        }
+
+        if (!Required.ContainsKey(sObject))
+        {
+            return Errors(404, "The requested resource does not exist", "NOT_FOUND");
+        }
+
+        if (await ReadAsync(http) is not JsonObject record)
+        {
+            return Errors(400, "Json Deserialization failed", "JSON_PARSER_ERROR");
+        }
+
+        lock (gate)
+        {
+            if (Validate(sObject, record) is { } e)
+            {
+                return Errors(400, e.Item2, e.Item1, e.Item3);
+            }
+
+            var id = NewId(sObject);
+            record["Id"] = id;
+            record["LastModifiedDate"] = DateTimeOffset.UtcNow.ToString("O");
+            if (sObject == "Case")
+            {
+                record["CaseNumber"] = sequence.ToString("D8", System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            Table(sObject)[id] = record;
+            return Results.Json(new { id, success = true, errors = Array.Empty<object>() }, statusCode: 201);
+        }
+    }
+
+    public async Task<IResult> UpdateAsync(HttpContext http, string sObject, string id)
+    {
+        if (Gate(http) is { } refused)
+        {
+            return refused;
+        }
+
+        if (await ReadAsync(http) is not JsonObject changes)
+        {
+            return Errors(400, "Json Deserialization failed", "JSON_PARSER_ERROR");
+        }
+
+        lock (gate)
+        {
+            if (!Table(sObject).TryGetValue(id, out var record))
+            {
+                return Errors(404, "The requested resource does not exist", "NOT_FOUND");
+            }
+
+            var merged = (JsonObject)record.DeepClone();
+            foreach (var (field, value) in changes)
+            {
+                merged[field] = value?.DeepClone();
+            }
+
+            if (Validate(sObject, merged) is { } e)
+            {
+                return Errors(400, e.Item2, e.Item1, e.Item3);
+            }
+
+            merged["LastModifiedDate"] = DateTimeOffset.UtcNow.ToString("O");
+            Table(sObject)[id] = merged;
+            return Results.StatusCode(204);
+        }
+    }
+
+    public IResult Query(HttpContext http, string? soql)
+    {
+        if (Gate(http) is { } refused)
+        {
+            return refused;
+        }
+
+        var match = Soql().Match(soql ?? "");
+        if (!match.Success)
+        {
+            return Errors(400, "unexpected token: " + (soql ?? "").Split(' ').FirstOrDefault(), "MALFORMED_QUERY");
+        }
+
+        var fields = match.Groups["fields"].Value.Split(',', StringSplitOptions.TrimEntries);
+        var sObject = match.Groups["object"].Value;
+        lock (gate)
+        {
+            if (!Required.ContainsKey(sObject))
+            {
+                return Errors(400, $"sObject type '{sObject}' is not supported.", "INVALID_TYPE");
+            }
+
+            var rows = Table(sObject).Values.AsEnumerable();
+            if (match.Groups["field"].Success)
+            {
+                var field = match.Groups["field"].Value;
+                var value = match.Groups["value"].Value;
+                rows = rows.Where(r => r[field]?.ToString() == value);
+            }
+
+            var selected = rows.Select(r =>
+            {
+                var row = new JsonObject { ["attributes"] = new JsonObject { ["type"] = sObject, ["url"] = $"/services/data/v62.0/sobjects/{sObject}/{r["Id"]}" } };
+                foreach (var f in fields)
+                {
+                    row[f] = r[f]?.DeepClone();
+                }
+
+                return row;
+            }).ToList();
+            return Page(selected);
+        }
+    }
+
+    public IResult More(HttpContext http, string locator)
+    {
+        if (Gate(http) is { } refused)
+        {
+            return refused;
+        }
+
+        lock (gate)
+        {
+            return cursors.Remove(locator, out var rest) ? Page(rest) : Errors(400, "invalid query locator", "INVALID_QUERY_LOCATOR");
+        }
+    }
+
+    private IResult Page(List<JsonObject> rows)
+    {
+        var batch = rows.Take(QueryBatchSize).ToList();
+        var response = new JsonObject { ["totalSize"] = rows.Count, ["done"] = rows.Count <= QueryBatchSize };
+        if (rows.Count > QueryBatchSize)
+        {
+            var locator = $"01g{++sequence:D12}-{QueryBatchSize}";
+            cursors[locator] = rows.Skip(QueryBatchSize).ToList();
+            response["nextRecordsUrl"] = $"/services/data/v62.0/query/{locator}";
+        }
+
+        response["records"] = new JsonArray([.. batch]);
+        return Results.Text(response.ToJsonString(), "application/json");
+    }
+
+    private (string, string, string[])? Validate(string sObject, JsonObject record)
+    {
+        foreach (var field in Required[sObject])
+        {
+            if (string.IsNullOrEmpty(record[field]?.ToString()))
+            {
+                return ("REQUIRED_FIELD_MISSING", $"Required fields are missing: [{field}]", [field]);
+            }
+        }
+
+        foreach (var (obj, field, message) in validationRules)
+        {
+            if (obj == sObject && string.IsNullOrEmpty(record[field]?.ToString()))
+            {
+                return ("FIELD_CUSTOM_VALIDATION_EXCEPTION", message, [field]);
+            }
+        }
+
+        return null;
+    }
+
+    private Dictionary<string, JsonObject> Table(string sObject)
+    {
+        if (!records.TryGetValue(sObject, out var table))
+        {
+            records[sObject] = table = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+        }
+
+        return table;
+    }
+
+    private string NewId(string sObject) => $"{Prefixes[sObject]}Sb{++sequence:D10}";
+
+    private static async Task<JsonNode?> ReadAsync(HttpContext http)
+    {
+        try
+        {
+            return await JsonNode.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    [GeneratedRegex(@"^\s*SELECT\s+(?<fields>[\w\s,.]+?)\s+FROM\s+(?<object>\w+)(?:\s+WHERE\s+(?<field>\w+)\s*=\s*'(?<value>[^']*)')?\s*$", RegexOptions.IgnoreCase)]
+    private static partial Regex Soql();
+}
