@@ -41,6 +41,7 @@ public static class GatewayHosting
         app.MapHealthApi();
         app.MapShopifyWebhooks();
         app.MapQueryApi();
+        app.MapOperationsApi();
         return app;
     }
 

@@ -32,6 +32,9 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
 
     public long InventoryWrites { get; private set; }
 
+    /// <summary>THROTTLED answers given: a client that paces itself by the cost bucket causes none.</summary>
+    public long ThrottledAnswers { get; private set; }
+
     public void Reset()
     {
         lock (gate)
@@ -130,6 +133,7 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
         var current = Refill();
         if (current < requested)
         {
+            ThrottledAnswers++;
             return Answer(null, [Error("Throttled", "THROTTLED")], requested, null);
         }
 

@@ -48,6 +48,7 @@ public static partial class SiloHost
             builder.Services.AddSandbox();
         }
 
+        builder.AddConnectors(sandbox);
         builder.UseDefaultUrlUnlessConfigured(DevelopmentDefaults.Url);
         builder.AddRetailSyncApi();
 

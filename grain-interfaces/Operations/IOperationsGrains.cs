@@ -1,0 +1,85 @@
+using System.Collections.Immutable;
+
+namespace RetailSync.Operations;
+
+/// <summary>
+/// The operations exception queue (one per cluster, key <c>ops</c>): every permanent failure, with
+/// the payload, the vendor's error and a retry action.
+/// </summary>
+[Alias("RetailSync.Operations.IExceptionQueueGrain")]
+public interface IExceptionQueueGrain : IGrainWithStringKey
+{
+    /// <summary>Adds or refreshes an exception (same id: the same failing command).</summary>
+    [Alias("Raise")]
+    Task RaiseAsync(OpsException exception);
+
+    [Alias("List")]
+    Task<ImmutableArray<OpsException>> ListAsync(bool includeResolved);
+
+    [Alias("Get")]
+    Task<OpsException?> GetAsync(string id);
+
+    [Alias("Resolve")]
+    Task ResolveAsync(string id, string resolution);
+}
+
+[GenerateSerializer, Immutable, Alias("RetailSync.Operations.OpsException")]
+public sealed record OpsException(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string System,
+    [property: Id(2)] string Operation,
+    [property: Id(3)] string Payload,
+    [property: Id(4)] string? VendorCode,
+    [property: Id(5)] string VendorMessage,
+    [property: Id(6)] int Attempts,
+    [property: Id(7)] string? CorrelationId,
+    [property: Id(8)] string OwnerKey,
+    [property: Id(9)] DateTimeOffset RaisedAt,
+    [property: Id(10)] string Status,
+    [property: Id(11)] DateTimeOffset? ResolvedAt,
+    [property: Id(12)] string? Resolution);
+
+/// <summary>
+/// One outbound vendor call, keyed by its idempotency key: persisted before it runs, retried with
+/// backoff while the failure is transient, resumed by a reminder after a crash, and handed to the
+/// exception queue when the vendor refuses it for good.
+/// </summary>
+[Alias("RetailSync.Operations.IOutboundCommandGrain")]
+public interface IOutboundCommandGrain : IGrainWithStringKey
+{
+    /// <summary>Records the command (once: a second submit of the same key changes nothing) and starts it.</summary>
+    [Alias("Submit")]
+    Task<CommandView> SubmitAsync(OutboundCommand command);
+
+    /// <summary>Runs a failed command again now (operator retry after a fix).</summary>
+    [Alias("Retry")]
+    Task<CommandView> RetryAsync();
+
+    [Alias("Get")]
+    Task<CommandView?> GetAsync();
+}
+
+[GenerateSerializer, Immutable, Alias("RetailSync.Operations.OutboundCommand")]
+public sealed record OutboundCommand(
+    [property: Id(0)] string System,
+    [property: Id(1)] string Operation,
+    [property: Id(2)] string Payload,
+    [property: Id(3)] string? CorrelationId);
+
+public static class CommandStatus
+{
+    public const string Pending = "Pending";
+    public const string Retrying = "Retrying";
+    public const string Succeeded = "Succeeded";
+    public const string Failed = "Failed";
+}
+
+[GenerateSerializer, Immutable, Alias("RetailSync.Operations.CommandView")]
+public sealed record CommandView(
+    [property: Id(0)] string Key,
+    [property: Id(1)] OutboundCommand Command,
+    [property: Id(2)] string Status,
+    [property: Id(3)] int Attempts,
+    [property: Id(4)] string? LastError,
+    [property: Id(5)] string? Result,
+    [property: Id(6)] DateTimeOffset? NextAttemptAt);

@@ -1,0 +1,237 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+
+namespace RetailSync.Connectors.BusinessCentral;
+
+/// <summary>
+/// Business Central API v2.0 adapter: customers, salesOrders (with lines) keyed by
+/// <c>externalDocumentNumber</c>, items' inventory, salesCreditMemos; <c>If-Match</c> on updates with
+/// re-read and re-decide on 409 <c>Request_EntityChanged</c>; <c>$batch</c> of up to 100 operations.
+/// </summary>
+public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<ConnectorOptions> options) : IErp
+{
+    public const string SystemName = "bc";
+    public const int BatchLimit = 100;
+    private const int ConflictRetries = 5;
+
+    public async Task<ErpCustomerRef> UpsertCustomerAsync(ErpCustomer customer, CancellationToken cancellationToken = default)
+    {
+        var fields = new JsonObject
+        {
+            ["displayName"] = customer.DisplayName, ["email"] = customer.Email, ["phoneNumber"] = customer.Phone,
+            ["addressLine1"] = customer.AddressLine1, ["city"] = customer.City, ["postalCode"] = customer.PostalCode, ["country"] = customer.Country,
+        };
+        for (var attempt = 0; ; attempt++)
+        {
+            var existing = await FirstAsync("customers", $"number eq {Literal(customer.Number)}", null, cancellationToken);
+            try
+            {
+                var written = existing is null
+                    ? await SendAsync(HttpMethod.Post, Company("customers"), WithNumber(fields, customer.Number), null, cancellationToken)
+                    : await SendAsync(HttpMethod.Patch, Company($"customers({existing["id"]})"), fields, existing["@odata.etag"]!.GetValue<string>(), cancellationToken);
+                return new ErpCustomerRef(written!["id"]!.GetValue<string>(), written["number"]!.GetValue<string>(),
+                    written["creditLimit"]?.GetValue<decimal>() ?? 0, written["blocked"]?.GetValue<string>() ?? " ");
+            }
+            catch (ConnectorException ex) when (ex.Kind == FailureKind.Conflict && attempt < ConflictRetries)
+            {
+                // Someone changed the customer (or created it) since we read: read again and re-apply.
+            }
+        }
+    }
+
+    public async Task<ErpSalesOrderRef> SubmitSalesOrderAsync(ErpSalesOrder order, CancellationToken cancellationToken = default)
+    {
+        if (await FindSalesOrderAsync(order.ExternalDocumentNumber, cancellationToken) is { } existing)
+        {
+            return existing;
+        }
+
+        var created = await SendAsync(HttpMethod.Post, Company("salesOrders"), SalesOrderBody(order), null, cancellationToken);
+        return ToRef(created!.AsObject());
+    }
+
+    public async Task<IReadOnlyList<ErpBatchResult>> SubmitSalesOrdersAsync(IReadOnlyList<ErpSalesOrder> orders, CancellationToken cancellationToken = default)
+    {
+        var results = new List<ErpBatchResult>(orders.Count);
+        foreach (var chunk in orders.Chunk(BatchLimit))
+        {
+            // One $batch finds the ones already there (a retry after a lost answer), one creates the rest.
+            var lookups = chunk.Select((o, i) => BatchRequest(i.ToString(CultureInfo.InvariantCulture), "GET",
+                CompanyRelative($"salesOrders?$filter=externalDocumentNumber eq {Literal(o.ExternalDocumentNumber)}&$expand=salesOrderLines"), null)).ToList();
+            var found = await BatchAsync(lookups, cancellationToken);
+            var existing = new Dictionary<string, ErpSalesOrderRef>(StringComparer.Ordinal);
+            foreach (var (order, response) in chunk.Zip(found))
+            {
+                if (response["status"]!.GetValue<int>() == 200 && response["body"]?["value"] is JsonArray { Count: > 0 } value)
+                {
+                    existing[order.ExternalDocumentNumber] = ToRef(value[0]!.AsObject());
+                }
+            }
+
+            var missing = chunk.Where(o => !existing.ContainsKey(o.ExternalDocumentNumber)).ToList();
+            var creates = missing.Select((o, i) => BatchRequest(i.ToString(CultureInfo.InvariantCulture), "POST", CompanyRelative("salesOrders"), SalesOrderBody(o))).ToList();
+            var created = creates.Count == 0 ? [] : await BatchAsync(creates, cancellationToken);
+            var byNumber = missing.Zip(created).ToDictionary(p => p.First.ExternalDocumentNumber, p => p.Second, StringComparer.Ordinal);
+            foreach (var order in chunk)
+            {
+                if (existing.TryGetValue(order.ExternalDocumentNumber, out var found1))
+                {
+                    results.Add(new ErpBatchResult(order.ExternalDocumentNumber, found1, null));
+                    continue;
+                }
+
+                var response = byNumber[order.ExternalDocumentNumber];
+                var status = response["status"]!.GetValue<int>();
+                results.Add(status is 200 or 201
+                    ? new ErpBatchResult(order.ExternalDocumentNumber, ToRef(response["body"]!.AsObject()), null)
+                    : new ErpBatchResult(order.ExternalDocumentNumber, null, Error(status, response["body"])));
+            }
+        }
+
+        return results;
+    }
+
+    public async Task<ErpSalesOrderRef?> FindSalesOrderAsync(string externalDocumentNumber, CancellationToken cancellationToken = default) =>
+        await FirstAsync("salesOrders", $"externalDocumentNumber eq {Literal(externalDocumentNumber)}", "salesOrderLines", cancellationToken) is { } found
+            ? ToRef(found)
+            : null;
+
+    public async Task<ErpSalesOrderRef> UpdateSalesOrderAsync(string externalDocumentNumber, Func<ErpSalesOrderRef, JsonObject?> decide, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var current = await FindSalesOrderAsync(externalDocumentNumber, cancellationToken)
+                ?? throw new ConnectorException(SystemName, FailureKind.Permanent, "Internal_RecordNotFound", $"no sales order with external document number {externalDocumentNumber}");
+            if (decide(current) is not { } changes)
+            {
+                return current;
+            }
+
+            try
+            {
+                var updated = await SendAsync(HttpMethod.Patch, Company($"salesOrders({current.Id})"), changes, current.ETag, cancellationToken);
+                return ToRef(updated!.AsObject());
+            }
+            catch (ConnectorException ex) when (ex.Kind == FailureKind.Conflict && attempt < ConflictRetries)
+            {
+                // Request_EntityChanged: the ERP changed the order meanwhile; decide again on what it holds now.
+            }
+        }
+    }
+
+    public async Task<string> CreateCreditMemoAsync(ErpCreditMemo memo, CancellationToken cancellationToken = default)
+    {
+        if (await FirstAsync("salesCreditMemos", $"externalDocumentNumber eq {Literal(memo.ExternalDocumentNumber)}", null, cancellationToken) is { } existing)
+        {
+            return existing["number"]!.GetValue<string>();
+        }
+
+        var body = new JsonObject
+        {
+            ["externalDocumentNumber"] = memo.ExternalDocumentNumber,
+            ["customerNumber"] = memo.CustomerNumber,
+            ["creditMemoDate"] = memo.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            ["salesCreditMemoLines"] = Lines(memo.Lines),
+        };
+        var created = await SendAsync(HttpMethod.Post, Company("salesCreditMemos"), body, null, cancellationToken);
+        return created!["number"]!.GetValue<string>();
+    }
+
+    public async Task<decimal?> GetInventoryAsync(string sku, CancellationToken cancellationToken = default) =>
+        (await FirstAsync("items", $"number eq {Literal(sku)}", null, cancellationToken))?["inventory"]?.GetValue<decimal>();
+
+    private static JsonObject SalesOrderBody(ErpSalesOrder order) => new()
+    {
+        ["externalDocumentNumber"] = order.ExternalDocumentNumber,
+        ["customerNumber"] = order.CustomerNumber,
+        ["orderDate"] = order.OrderDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        ["currencyCode"] = order.Currency,
+        ["salesOrderLines"] = Lines(order.Lines),
+    };
+
+    private static JsonArray Lines(IEnumerable<ErpLine> lines) => new([.. lines.Select(l => (JsonNode)new JsonObject
+    {
+        ["lineType"] = "Item", ["lineObjectNumber"] = l.Sku, ["quantity"] = l.Quantity, ["unitPrice"] = l.UnitPrice,
+    })]);
+
+    private static JsonObject WithNumber(JsonObject fields, string number)
+    {
+        var copy = (JsonObject)fields.DeepClone();
+        copy["number"] = number;
+        return copy;
+    }
+
+    private static ErpSalesOrderRef ToRef(JsonObject o) => new(
+        o["id"]!.GetValue<string>(), o["number"]!.GetValue<string>(), o["externalDocumentNumber"]?.GetValue<string>() ?? "",
+        o["status"]?.GetValue<string>() ?? "", o["totalAmountIncludingTax"]?.GetValue<decimal>() ?? 0, o["@odata.etag"]!.GetValue<string>(), o);
+
+    private async Task<JsonObject?> FirstAsync(string set, string filter, string? expand, CancellationToken cancellationToken)
+    {
+        var url = Company($"{set}?$filter={Uri.EscapeDataString(filter)}&$top=1" + (expand is null ? "" : "&$expand=" + expand));
+        var list = await SendAsync(HttpMethod.Get, url, null, null, cancellationToken);
+        return (list?["value"] as JsonArray)?.FirstOrDefault()?.AsObject();
+    }
+
+    private static JsonObject BatchRequest(string id, string method, string url, JsonObject? body)
+    {
+        var request = new JsonObject { ["method"] = method, ["id"] = id, ["url"] = url, ["headers"] = new JsonObject { ["Content-Type"] = "application/json" } };
+        if (body is not null)
+        {
+            request["body"] = body;
+        }
+
+        return request;
+    }
+
+    private async Task<List<JsonObject>> BatchAsync(List<JsonObject> requests, CancellationToken cancellationToken)
+    {
+        var answer = await SendAsync(HttpMethod.Post, $"{options.CurrentValue.BusinessCentral.BaseUrl.TrimEnd('/')}/$batch",
+            new JsonObject { ["requests"] = new JsonArray([.. requests]) }, null, cancellationToken);
+        var responses = (answer?["responses"] as JsonArray ?? []).OfType<JsonObject>().ToDictionary(r => r["id"]!.GetValue<string>(), StringComparer.Ordinal);
+        return [.. requests.Select(r => responses[r["id"]!.GetValue<string>()])];
+    }
+
+    private string CompanyRelative(string relative) => $"companies({options.CurrentValue.BusinessCentral.CompanyId})/{relative}";
+
+    private string Company(string relative) => $"{options.CurrentValue.BusinessCentral.BaseUrl.TrimEnd('/')}/{CompanyRelative(relative)}";
+
+    private static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    private async Task<JsonNode?> SendAsync(HttpMethod method, string url, JsonObject? body, string? ifMatch, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, url);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.CurrentValue.BusinessCentral.AccessToken);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException)
+        {
+            throw new ConnectorException(SystemName, FailureKind.Transient, ex.GetType().Name, ex.Message, ex);
+        }
+
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            var node = string.IsNullOrWhiteSpace(text) ? null : JsonNode.Parse(text);
+            return response.IsSuccessStatusCode ? node : throw Error((int)response.StatusCode, node);
+        }
+    }
+
+    private static ConnectorException Error(int status, JsonNode? body) =>
+        new(SystemName, ConnectorException.KindOf(status), body?["error"]?["code"]?.GetValue<string>() ?? status.ToString(CultureInfo.InvariantCulture),
+            body?["error"]?["message"]?.GetValue<string>() ?? body?.ToJsonString() ?? "no body");
+}

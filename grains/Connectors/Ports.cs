@@ -1,0 +1,87 @@
+using System.Text.Json.Nodes;
+
+namespace RetailSync.Connectors;
+
+/// <summary>What grains may ask of Shopify's Admin API. Adapters speak GraphQL behind it.</summary>
+public interface IShopifyAdmin
+{
+    Task AddOrderTagsAsync(string shop, string orderId, IReadOnlyList<string> tags, CancellationToken cancellationToken = default);
+
+    Task RemoveOrderTagsAsync(string shop, string orderId, IReadOnlyList<string> tags, CancellationToken cancellationToken = default);
+
+    Task SetOrderMetafieldAsync(string shop, string orderId, string ns, string key, string value, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sets available stock if Shopify still holds <paramref name="changeFrom"/> (null skips the check);
+    /// a replay with the same idempotency key is not applied twice.
+    /// </summary>
+    Task<InventorySetOutcome> SetAvailableAsync(string shop, string inventoryItemId, string locationId, int quantity, int? changeFrom,
+        string idempotencyKey, string reason = "correction", CancellationToken cancellationToken = default);
+
+    Task<OrdersPage> ListOrdersUpdatedSinceAsync(string shop, DateTimeOffset since, string? after, int first = 100, CancellationToken cancellationToken = default);
+}
+
+public enum InventorySetOutcome
+{
+    Applied,
+
+    /// <summary>Shopify holds another value than the one we expected: re-read, decide by authority, retry.</summary>
+    Stale,
+}
+
+public sealed record OrdersPage(IReadOnlyList<ShopifyOrderSummary> Orders, bool HasNextPage, string? EndCursor);
+
+public sealed record ShopifyOrderSummary(string OrderId, string? Name, DateTimeOffset UpdatedAt, IReadOnlyList<string> Tags);
+
+/// <summary>What grains may ask of the CRM. The Salesforce adapter speaks REST behind it.</summary>
+public interface ICrm
+{
+    /// <summary>Upserts by external id, batching as the vendor allows; one result per record, in order.</summary>
+    Task<IReadOnlyList<CrmUpsertResult>> UpsertAsync(string sObject, string externalIdField, IReadOnlyList<JsonObject> records, CancellationToken cancellationToken = default);
+
+    Task<string> CreateAsync(string sObject, JsonObject fields, CancellationToken cancellationToken = default);
+
+    Task UpdateAsync(string sObject, string id, JsonObject fields, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<JsonObject>> QueryAsync(string soql, CancellationToken cancellationToken = default);
+}
+
+public sealed record CrmUpsertResult(string? Id, bool Success, bool Created, string? ErrorCode, string? Message);
+
+/// <summary>What grains may ask of the ERP: the financial and stock truth.</summary>
+public interface IErp
+{
+    Task<ErpCustomerRef> UpsertCustomerAsync(ErpCustomer customer, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates the sales order once: an existing one with the same external document number is returned instead.</summary>
+    Task<ErpSalesOrderRef> SubmitSalesOrderAsync(ErpSalesOrder order, CancellationToken cancellationToken = default);
+
+    /// <summary>Submits many orders in as few vendor calls as it allows (Business Central: $batch of 100).</summary>
+    Task<IReadOnlyList<ErpBatchResult>> SubmitSalesOrdersAsync(IReadOnlyList<ErpSalesOrder> orders, CancellationToken cancellationToken = default);
+
+    Task<ErpSalesOrderRef?> FindSalesOrderAsync(string externalDocumentNumber, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads the order, asks <paramref name="decide"/> what to change (null: nothing) and writes it with
+    /// the ETag it read; when someone else wrote first, reads and decides again.
+    /// </summary>
+    Task<ErpSalesOrderRef> UpdateSalesOrderAsync(string externalDocumentNumber, Func<ErpSalesOrderRef, JsonObject?> decide, CancellationToken cancellationToken = default);
+
+    Task<string> CreateCreditMemoAsync(ErpCreditMemo memo, CancellationToken cancellationToken = default);
+
+    Task<decimal?> GetInventoryAsync(string sku, CancellationToken cancellationToken = default);
+}
+
+public sealed record ErpCustomer(string Number, string DisplayName, string? Email, string? Phone, string? AddressLine1, string? City, string? PostalCode, string? Country);
+
+public sealed record ErpCustomerRef(string Id, string Number, decimal CreditLimit, string Blocked);
+
+public sealed record ErpLine(string Sku, decimal Quantity, decimal UnitPrice);
+
+public sealed record ErpSalesOrder(string ExternalDocumentNumber, string CustomerNumber, DateOnly OrderDate, string Currency, IReadOnlyList<ErpLine> Lines);
+
+public sealed record ErpSalesOrderRef(string Id, string Number, string ExternalDocumentNumber, string Status, decimal Total, string ETag, JsonObject Raw);
+
+public sealed record ErpBatchResult(string ExternalDocumentNumber, ErpSalesOrderRef? Order, ConnectorException? Error);
+
+public sealed record ErpCreditMemo(string ExternalDocumentNumber, string CustomerNumber, DateOnly Date, IReadOnlyList<ErpLine> Lines);

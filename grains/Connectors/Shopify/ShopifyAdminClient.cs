@@ -1,0 +1,213 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+
+namespace RetailSync.Connectors.Shopify;
+
+/// <summary>
+/// Shopify Admin GraphQL adapter. Paces itself by the cost bucket Shopify reports in every answer
+/// (<c>extensions.cost.throttleStatus</c>) so it waits instead of being THROTTLED, and still handles
+/// THROTTLED (HTTP 200 or 429) by waiting for the bucket to refill.
+/// </summary>
+public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<ConnectorOptions> options, TimeProvider clock, ILogger<ShopifyAdminClient> logger) : IShopifyAdmin
+{
+    public const string SystemName = "shopify";
+    private const int MutationCost = 10;
+    private readonly ConcurrentDictionary<string, Bucket> buckets = new(StringComparer.OrdinalIgnoreCase);
+
+    public async Task AddOrderTagsAsync(string shop, string orderId, IReadOnlyList<string> tags, CancellationToken cancellationToken = default) =>
+        EnsureNoUserErrors(await SendAsync(shop, "mutation TagsAdd($id: ID!, $tags: [String!]!) { tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } } }",
+            new JsonObject { ["id"] = OrderGid(orderId), ["tags"] = Array(tags) }, MutationCost, cancellationToken), "tagsAdd");
+
+    public async Task RemoveOrderTagsAsync(string shop, string orderId, IReadOnlyList<string> tags, CancellationToken cancellationToken = default) =>
+        EnsureNoUserErrors(await SendAsync(shop, "mutation TagsRemove($id: ID!, $tags: [String!]!) { tagsRemove(id: $id, tags: $tags) { node { id } userErrors { field message } } }",
+            new JsonObject { ["id"] = OrderGid(orderId), ["tags"] = Array(tags) }, MutationCost, cancellationToken), "tagsRemove");
+
+    public async Task SetOrderMetafieldAsync(string shop, string orderId, string ns, string key, string value, CancellationToken cancellationToken = default) =>
+        EnsureNoUserErrors(await SendAsync(shop, "mutation Set($metafields: [MetafieldsSetInput!]!) { metafieldsSet(metafields: $metafields) { metafields { key namespace value } userErrors { field message code elementIndex } } }",
+            new JsonObject
+            {
+                ["metafields"] = new JsonArray(new JsonObject
+                {
+                    ["ownerId"] = OrderGid(orderId), ["namespace"] = ns, ["key"] = key, ["type"] = "single_line_text_field", ["value"] = value,
+                }),
+            }, MutationCost, cancellationToken), "metafieldsSet");
+
+    public async Task<InventorySetOutcome> SetAvailableAsync(string shop, string inventoryItemId, string locationId, int quantity, int? changeFrom,
+        string idempotencyKey, string reason = "correction", CancellationToken cancellationToken = default)
+    {
+        // changeFromQuantity is always sent (2026-01 semantics; mandatory from 2026-04): null skips the check.
+        var data = await SendAsync(shop,
+            $$"""mutation Set($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) @idempotent(key: "{{idempotencyKey.Replace("\"", "", StringComparison.Ordinal)}}") { inventoryAdjustmentGroup { id } userErrors { code field message } } }""",
+            new JsonObject
+            {
+                ["input"] = new JsonObject
+                {
+                    ["name"] = "available",
+                    ["reason"] = reason,
+                    ["referenceDocumentUri"] = $"gid://retail-sync/InventorySync/{Uri.EscapeDataString(idempotencyKey)}",
+                    ["quantities"] = new JsonArray(new JsonObject
+                    {
+                        ["inventoryItemId"] = $"gid://shopify/InventoryItem/{inventoryItemId}",
+                        ["locationId"] = $"gid://shopify/Location/{locationId}",
+                        ["quantity"] = quantity,
+                        ["changeFromQuantity"] = changeFrom,
+                    }),
+                },
+            }, MutationCost, cancellationToken);
+        var errors = data["inventorySetQuantities"]?["userErrors"] as JsonArray ?? [];
+        if (errors.Any(e => e?["code"]?.GetValue<string>() is "CHANGE_FROM_QUANTITY_STALE" or "COMPARE_QUANTITY_STALE"))
+        {
+            return InventorySetOutcome.Stale;
+        }
+
+        EnsureNoUserErrors(data, "inventorySetQuantities");
+        return InventorySetOutcome.Applied;
+    }
+
+    public async Task<OrdersPage> ListOrdersUpdatedSinceAsync(string shop, DateTimeOffset since, string? after, int first = 100, CancellationToken cancellationToken = default)
+    {
+        var data = await SendAsync(shop,
+            "query Orders($first: Int!, $after: String, $query: String) { orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) { edges { cursor node { id legacyResourceId name updatedAt tags } } pageInfo { hasNextPage endCursor } } }",
+            new JsonObject { ["first"] = first, ["after"] = after, ["query"] = $"updated_at:>'{since.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}'" },
+            2 + first, cancellationToken);
+        var orders = data["orders"]!;
+        var list = (orders["edges"] as JsonArray ?? []).Select(e => e!["node"]!).Select(n => new ShopifyOrderSummary(
+            n["legacyResourceId"]?.ToString() ?? n["id"]!.GetValue<string>().Split('/')[^1],
+            n["name"]?.GetValue<string>(),
+            DateTimeOffset.Parse(n["updatedAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture),
+            [.. (n["tags"] as JsonArray ?? []).Select(t => t!.GetValue<string>())])).ToList();
+        return new OrdersPage(list, orders["pageInfo"]!["hasNextPage"]!.GetValue<bool>(), orders["pageInfo"]!["endCursor"]?.GetValue<string>());
+    }
+
+    private async Task<JsonObject> SendAsync(string shop, string query, JsonObject variables, int expectedCost, CancellationToken cancellationToken)
+    {
+        var settings = options.CurrentValue.Shopify;
+        var url = $"{settings.Endpoint.Replace("{shop}", shop, StringComparison.Ordinal).TrimEnd('/')}/admin/api/{settings.ApiVersion}/graphql.json";
+        var bucket = buckets.GetOrAdd(shop, _ => new Bucket());
+        for (var attempt = 1; ; attempt++)
+        {
+            var wait = bucket.WaitFor(expectedCost, clock.GetUtcNow());
+            if (wait > TimeSpan.Zero)
+            {
+                LogPacing(logger, shop, wait.TotalMilliseconds);
+                await Task.Delay(wait, clock, cancellationToken);
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(new JsonObject { ["query"] = query, ["variables"] = variables.DeepClone() }) };
+            request.Headers.Add("X-Shopify-Access-Token", settings.AccessToken);
+            using var response = await Send(request, cancellationToken);
+            var body = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken) ?? [];
+            bucket.Observe(body["extensions"]?["cost"], clock.GetUtcNow());
+            var errors = body["errors"] as JsonArray;
+            var throttled = (int)response.StatusCode == 429 || errors?.Any(e => e?["extensions"]?["code"]?.GetValue<string>() == "THROTTLED") == true;
+            if (throttled && attempt < 6)
+            {
+                bucket.Drain(clock.GetUtcNow());
+                continue;
+            }
+
+            if (!response.IsSuccessStatusCode || throttled)
+            {
+                var status = (int)response.StatusCode;
+                throw new ConnectorException(SystemName, throttled ? FailureKind.Transient : ConnectorException.KindOf(status), throttled ? "THROTTLED" : status.ToString(System.Globalization.CultureInfo.InvariantCulture), body.ToJsonString());
+            }
+
+            if (errors is { Count: > 0 })
+            {
+                var first = errors[0]!;
+                throw new ConnectorException(SystemName, FailureKind.Permanent, first["extensions"]?["code"]?.GetValue<string>(), first["message"]?.GetValue<string>() ?? first.ToJsonString());
+            }
+
+            return body["data"] as JsonObject ?? throw new ConnectorException(SystemName, FailureKind.Transient, null, "answer without data");
+        }
+    }
+
+    private async Task<HttpResponseMessage> Send(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await http.SendAsync(request, cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException)
+        {
+            throw new ConnectorException(SystemName, FailureKind.Transient, ex.GetType().Name, ex.Message, ex);
+        }
+    }
+
+    private static void EnsureNoUserErrors(JsonObject data, string mutation)
+    {
+        if (data[mutation]?["userErrors"] is JsonArray { Count: > 0 } errors)
+        {
+            var first = errors[0]!;
+            throw new ConnectorException(SystemName, FailureKind.Permanent, first["code"]?.GetValue<string>() ?? "USER_ERROR", first["message"]?.GetValue<string>() ?? first.ToJsonString());
+        }
+    }
+
+    private static string OrderGid(string orderId) => $"gid://shopify/Order/{orderId}";
+
+    private static JsonArray Array(IEnumerable<string> values) => new([.. values.Select(v => (JsonNode)v)]);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Shopify {Shop}: waiting {Milliseconds} ms for the cost bucket to refill")]
+    private static partial void LogPacing(ILogger logger, string shop, double milliseconds);
+
+    /// <summary>What we last learned of a shop's cost bucket, refilled by time at its restore rate.</summary>
+    private sealed class Bucket
+    {
+        private readonly object gate = new();
+        private double available = double.NaN;
+        private double restoreRate = 50;
+        private double maximum = 1000;
+        private DateTimeOffset at;
+
+        public void Observe(JsonNode? cost, DateTimeOffset now)
+        {
+            if (cost?["throttleStatus"] is not JsonObject status)
+            {
+                return;
+            }
+
+            lock (gate)
+            {
+                available = status["currentlyAvailable"]!.GetValue<double>();
+                restoreRate = status["restoreRate"]!.GetValue<double>();
+                maximum = status["maximumAvailable"]!.GetValue<double>();
+                at = now;
+            }
+        }
+
+        public void Drain(DateTimeOffset now)
+        {
+            lock (gate)
+            {
+                available = 0;
+                at = now;
+            }
+        }
+
+        public TimeSpan WaitFor(int cost, DateTimeOffset now)
+        {
+            lock (gate)
+            {
+                if (double.IsNaN(available))
+                {
+                    return TimeSpan.Zero;
+                }
+
+                var estimate = Math.Min(maximum, available + (now - at).TotalSeconds * restoreRate);
+                if (estimate >= cost)
+                {
+                    available = estimate - cost;
+                    at = now;
+                    return TimeSpan.Zero;
+                }
+
+                var wait = TimeSpan.FromSeconds((cost - estimate) / restoreRate);
+                available = 0;
+                at = now + wait;
+                return wait;
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using Microsoft.Extensions.Options;
+using RetailSync.Connectors;
+using RetailSync.Intake;
+using RetailSync.Platform;
+
+namespace RetailSync.Operations;
+
+public sealed class OutboundOptions
+{
+    public const string Section = "RetailSync:Outbound";
+
+    /// <summary>First retry delay; doubles per attempt (with jitter) up to <see cref="MaxDelay"/>.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>After this many transient failures the command becomes an operations exception.</summary>
+    public int MaxAttempts { get; set; } = 30;
+}
+
+public sealed partial class OutboundCommandGrain(
+    [PersistentState("command", StorageNames.State)] IPersistentState<OutboundCommandState> state,
+    OutboundExecutor executor,
+    IOptions<OutboundOptions> options,
+    TimeProvider clock,
+    ILogger<OutboundCommandGrain> logger) : Grain, IOutboundCommandGrain, IRemindable
+{
+    private const string ResumeReminder = "resume";
+    private IGrainTimer? timer;
+    private OutboundCommandState S => state.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Reactivated after a crash or a move with work left: carry on.
+        if (S.Command is not null && S.Status is CommandStatus.Pending or CommandStatus.Retrying)
+        {
+            Schedule(TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<CommandView> SubmitAsync(OutboundCommand command)
+    {
+        if (S.Command is null)
+        {
+            S.Command = command;
+            S.Status = CommandStatus.Pending;
+            await this.WriteOrForgetAsync(state);
+            await this.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            Schedule(TimeSpan.Zero);
+        }
+
+        return View();
+    }
+
+    public async Task<CommandView> RetryAsync()
+    {
+        if (S.Command is not null && S.Status != CommandStatus.Succeeded)
+        {
+            S.Status = CommandStatus.Retrying;
+            await RunAsync();
+        }
+
+        return View();
+    }
+
+    public Task<CommandView?> GetAsync() => Task.FromResult(S.Command is null ? null : View());
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (S.Status is CommandStatus.Pending or CommandStatus.Retrying && timer is null)
+        {
+            Schedule(TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void Schedule(TimeSpan due)
+    {
+        timer?.Dispose();
+        timer = this.RegisterGrainTimer(async _ =>
+        {
+            timer?.Dispose();
+            timer = null;
+            await RunAsync();
+        }, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
+    private async Task RunAsync()
+    {
+        var key = this.GetPrimaryKeyString();
+        S.Attempts++;
+        try
+        {
+            S.Result = await executor.ExecuteAsync(S.Command!, CancellationToken.None);
+            S.Status = CommandStatus.Succeeded;
+            S.LastError = null;
+            S.NextAttemptAt = null;
+            await this.WriteOrForgetAsync(state);
+            await ForgetReminderAsync();
+            if (S.ExceptionRaised)
+            {
+                await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").ResolveAsync(key, $"succeeded on attempt {S.Attempts}");
+            }
+
+            return;
+        }
+        catch (ConnectorException ex) when (ex.Kind != FailureKind.Permanent && S.Attempts < options.Value.MaxAttempts)
+        {
+            S.Status = CommandStatus.Retrying;
+            S.LastError = ex.Message;
+            var delay = Backoff(S.Attempts);
+            S.NextAttemptAt = clock.GetUtcNow() + delay;
+            await this.WriteOrForgetAsync(state);
+            LogRetrying(logger, key, S.Attempts, delay.TotalMilliseconds, ex.Message);
+            Schedule(delay);
+            return;
+        }
+        catch (ConnectorException ex)
+        {
+            S.Status = CommandStatus.Failed;
+            S.LastError = ex.Message;
+            await RaiseAsync(key, ex.System, ex.VendorCode, ex.VendorMessage);
+        }
+        catch (Exception ex) when (S.Attempts < options.Value.MaxAttempts)
+        {
+            // Not a classified vendor failure (a bug, a network oddity): retry, and keep the evidence.
+            S.Status = CommandStatus.Retrying;
+            S.LastError = ex.GetType().Name + ": " + ex.Message;
+            S.NextAttemptAt = clock.GetUtcNow() + Backoff(S.Attempts);
+            await this.WriteOrForgetAsync(state);
+            Schedule(Backoff(S.Attempts));
+            return;
+        }
+        catch (Exception ex)
+        {
+            S.Status = CommandStatus.Failed;
+            S.LastError = ex.Message;
+            await RaiseAsync(key, S.Command!.System, ex.GetType().Name, ex.Message);
+        }
+    }
+
+    private async Task RaiseAsync(string key, string system, string? code, string message)
+    {
+        S.NextAttemptAt = null;
+        S.ExceptionRaised = true;
+        await this.WriteOrForgetAsync(state);
+        await ForgetReminderAsync();
+        await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RaiseAsync(new OpsException(
+            key, system, S.Command!.Operation, S.Command.Payload, code, message, S.Attempts, S.Command.CorrelationId, key,
+            clock.GetUtcNow(), "Open", null, null));
+    }
+
+    private async Task ForgetReminderAsync()
+    {
+        if (await this.GetReminder(ResumeReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    private TimeSpan Backoff(int attempt)
+    {
+        var o = options.Value;
+        var exponential = o.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 16));
+        // Full jitter between half and all of the exponential delay, so retries of many commands spread out.
+        var jittered = exponential * (0.5 + (Random.Shared.NextDouble() / 2));
+        return TimeSpan.FromMilliseconds(Math.Min(jittered, o.MaxDelay.TotalMilliseconds));
+    }
+
+    private CommandView View() => new(this.GetPrimaryKeyString(), S.Command!, S.Status, S.Attempts, S.LastError, S.Result, S.NextAttemptAt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Outbound command {Key}: attempt {Attempt} failed transiently, next in {DelayMs} ms: {Error}")]
+    private static partial void LogRetrying(ILogger logger, string key, int attempt, double delayMs, string error);
+}
+
+[GenerateSerializer, Alias("RetailSync.Operations.OutboundCommandState")]
+public sealed class OutboundCommandState
+{
+    [Id(0)] public OutboundCommand? Command { get; set; }
+    [Id(1)] public string Status { get; set; } = CommandStatus.Pending;
+    [Id(2)] public int Attempts { get; set; }
+    [Id(3)] public string? LastError { get; set; }
+    [Id(4)] public string? Result { get; set; }
+    [Id(5)] public DateTimeOffset? NextAttemptAt { get; set; }
+    [Id(6)] public bool ExceptionRaised { get; set; }
+}

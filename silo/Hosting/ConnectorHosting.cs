@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using RetailSync.Connectors;
+using RetailSync.Connectors.Resilience;
+using RetailSync.Operations;
+using RetailSync.Sandbox.BusinessCentral;
+using RetailSync.Sandbox.Salesforce;
+using RetailSync.Sandbox.Shopify;
+
+namespace RetailSync.Silo.Hosting;
+
+public static class ConnectorHosting
+{
+    /// <summary>Adapters, their pipelines and the outbound command executor; with the sandbox, pointed at it.</summary>
+    public static void AddConnectors(this WebApplicationBuilder builder, bool sandbox)
+    {
+        builder.Services.AddRetailSyncConnectors();
+        builder.Services.AddSingleton<OutboundExecutor>();
+        builder.Services.AddOptions<OutboundOptions>().BindConfiguration(OutboundOptions.Section);
+        if (sandbox)
+        {
+            // The sandbox runs on this process's own Kestrel, whose port is known only once it listens;
+            // options are first read by a connector call, after that.
+            builder.Services.AddOptions<ConnectorOptions>().PostConfigure<IServer>((o, server) =>
+            {
+                var self = SelfAddress(server);
+                if (string.IsNullOrEmpty(o.Shopify.AccessToken))
+                {
+                    o.Shopify.Endpoint = $"{self}/sandbox/shopify";
+                    o.Shopify.AccessToken = ShopifySimulator.AccessToken;
+                }
+
+                if (string.IsNullOrEmpty(o.Salesforce.AccessToken))
+                {
+                    o.Salesforce.InstanceUrl = $"{self}/sandbox/salesforce";
+                    o.Salesforce.AccessToken = SalesforceSimulator.AccessToken;
+                }
+
+                if (string.IsNullOrEmpty(o.BusinessCentral.AccessToken))
+                {
+                    o.BusinessCentral.BaseUrl = $"{self}/sandbox/bc/v2.0/sandbox/api/v2.0";
+                    o.BusinessCentral.CompanyId = BusinessCentralSimulator.CompanyId;
+                    o.BusinessCentral.AccessToken = BusinessCentralSimulator.AccessToken;
+                }
+            });
+        }
+    }
+
+    private static string SelfAddress(IServer server)
+    {
+        var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://127.0.0.1:5080";
+        return address.Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal)
+            .Replace("://[::]:", "://127.0.0.1:", StringComparison.Ordinal)
+            .Replace("://+:", "://127.0.0.1:", StringComparison.Ordinal)
+            .TrimEnd('/');
+    }
+}

@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using RetailSync.Connectors;
+using RetailSync.Sandbox.BusinessCentral;
+using RetailSync.Tests.Infrastructure;
+
+namespace RetailSync.Tests.Connectors;
+
+[Collection(SandboxCollection.Name)]
+public sealed class BusinessCentralAdapterTests(SandboxHostFixture sandbox) : IAsyncLifetime
+{
+    public async Task InitializeAsync()
+    {
+        await sandbox.ResetAsync();
+        sandbox.BcSim.SeedItem("IPOD2008PINK", "iPod Nano 8GB pink", 199m, 40m);
+        await sandbox.Erp.UpsertCustomerAsync(new ErpCustomer("RS-1", "Jon Snow", "jon@example.com", null, null, null, null, "US"));
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    private static ErpSalesOrder Order(string number) =>
+        new(number, "RS-1", new DateOnly(2026, 1, 15), "USD", [new ErpLine("IPOD2008PINK", 2, 199m)]);
+
+    [Fact]
+    public async Task a_sales_order_is_created_once_per_external_document_number()
+    {
+        var first = await sandbox.Erp.SubmitSalesOrderAsync(Order("SHOP-1001"));
+        var second = await sandbox.Erp.SubmitSalesOrderAsync(Order("SHOP-1001"));
+        Assert.Equal(first.Id, second.Id);
+        Assert.Equal(398m, first.Total);
+        Assert.Single(sandbox.BcSim.Entities("salesOrders"));
+        Assert.Equal(40m, await sandbox.Erp.GetInventoryAsync("IPOD2008PINK"));
+    }
+
+    [Fact]
+    public async Task a_stale_etag_makes_the_adapter_read_again_and_decide_again()
+    {
+        await sandbox.Erp.SubmitSalesOrderAsync(Order("SHOP-2002"));
+        var decisions = 0;
+        var updated = await sandbox.Erp.UpdateSalesOrderAsync("SHOP-2002", current =>
+        {
+            decisions++;
+            if (decisions == 1)
+            {
+                // Another user edits the order between our read and our write.
+                sandbox.BcSim.Execute("PATCH", $"/companies({BusinessCentralSimulator.CompanyId})/salesOrders({current.Id})", "", "*", new JsonObject { ["shipToName"] = "Someone else" });
+            }
+
+            return new JsonObject { ["requestedDeliveryDate"] = "2026-01-20" };
+        });
+        Assert.Equal(2, decisions);
+        Assert.Equal("2026-01-20", updated.Raw["requestedDeliveryDate"]!.GetValue<string>());
+        Assert.Equal("Someone else", updated.Raw["shipToName"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task the_sandbox_refuses_a_patch_without_if_match_as_business_central_does()
+    {
+        var order = await sandbox.Erp.SubmitSalesOrderAsync(Order("SHOP-3003"));
+        using var request = new HttpRequestMessage(HttpMethod.Patch, $"/sandbox/bc/v2.0/sandbox/api/v2.0/companies({BusinessCentralSimulator.CompanyId})/salesOrders({order.Id})")
+        {
+            Content = new StringContent("""{"shipToName":"x"}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", BusinessCentralSimulator.AccessToken);
+        var response = await sandbox.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("BadRequest_InvalidToken", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task many_orders_go_in_batches_of_100_and_a_resubmission_creates_none()
+    {
+        var orders = Enumerable.Range(0, 150).Select(i => Order($"BULK-{i}")).ToList();
+        var before = sandbox.Traffic.BusinessCentral.Requests;
+        var results = await sandbox.Erp.SubmitSalesOrdersAsync(orders);
+        Assert.All(results, r => Assert.NotNull(r.Order));
+        Assert.Equal(4, sandbox.Traffic.BusinessCentral.Requests - before);
+
+        var again = await sandbox.Erp.SubmitSalesOrdersAsync(orders);
+        Assert.Equal(results.Select(r => r.Order!.Id), again.Select(r => r.Order!.Id));
+        Assert.Equal(150, sandbox.BcSim.Entities("salesOrders").Count);
+    }
+
+    [Fact]
+    public async Task an_unknown_item_is_a_permanent_failure_with_the_erps_message()
+    {
+        var ex = await Assert.ThrowsAsync<ConnectorException>(() => sandbox.Erp.SubmitSalesOrderAsync(
+            new ErpSalesOrder("SHOP-BAD", "RS-1", new DateOnly(2026, 1, 15), "USD", [new ErpLine("NO-SUCH-SKU", 1, 1m)])));
+        Assert.Equal(FailureKind.Permanent, ex.Kind);
+        Assert.Equal("Application_FieldValidationException", ex.VendorCode);
+        Assert.Contains("NO-SUCH-SKU", ex.VendorMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task a_credit_memo_is_created_once()
+    {
+        var memo = new ErpCreditMemo("REFUND-890088186047892400", "RS-1", new DateOnly(2026, 1, 16), [new ErpLine("IPOD2008PINK", 1, 199m)]);
+        var first = await sandbox.Erp.CreateCreditMemoAsync(memo);
+        Assert.Equal(first, await sandbox.Erp.CreateCreditMemoAsync(memo));
+        Assert.Single(sandbox.BcSim.Entities("salesCreditMemos"));
+    }
+}

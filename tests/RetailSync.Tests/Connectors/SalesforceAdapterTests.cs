@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+using RetailSync.Connectors;
+using RetailSync.Connectors.Salesforce;
+using RetailSync.Tests.Infrastructure;
+
+namespace RetailSync.Tests.Connectors;
+
+[Collection(SandboxCollection.Name)]
+public sealed class SalesforceAdapterTests(SandboxHostFixture sandbox) : IAsyncLifetime
+{
+    public Task InitializeAsync() => sandbox.ResetAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    private static JsonObject Contact(int i, string? lastName = "Doe") => new() { ["RetailSync_Id__c"] = $"g{i}", ["LastName"] = lastName, ["Email"] = $"p{i}@example.com" };
+
+    [Fact]
+    public async Task upserts_are_batched_by_200_with_a_result_per_record()
+    {
+        var records = Enumerable.Range(0, 450).Select(i => Contact(i, i == 7 ? null : "Doe")).ToList();
+        var results = await sandbox.Crm.UpsertAsync("Contact", "RetailSync_Id__c", records);
+
+        Assert.Equal(450, results.Count);
+        Assert.Equal(3, sandbox.SalesforceSim.ApiUsage);
+        Assert.Equal("REQUIRED_FIELD_MISSING", results[7].ErrorCode);
+        Assert.Equal(449, results.Count(r => r.Success && r.Created));
+
+        var again = await sandbox.Crm.UpsertAsync("Contact", "RetailSync_Id__c", [Contact(1)]);
+        Assert.False(again[0].Created);
+        Assert.Equal(results[1].Id, again[0].Id);
+        Assert.Equal(449, sandbox.SalesforceSim.Records("Contact").Count);
+    }
+
+    [Fact]
+    public async Task queries_follow_next_records_url_and_the_limit_header_is_read()
+    {
+        await sandbox.Crm.UpsertAsync("Contact", "RetailSync_Id__c", [.. Enumerable.Range(0, 250).Select(i => Contact(i))]);
+        sandbox.SalesforceSim.QueryBatchSize = 100;
+        try
+        {
+            var rows = await sandbox.Crm.QueryAsync("SELECT Id, RetailSync_Id__c FROM Contact");
+            Assert.Equal(250, rows.Count);
+            Assert.Equal(250, rows.Select(r => r["RetailSync_Id__c"]!.GetValue<string>()).Distinct().Count());
+            var one = await sandbox.Crm.QueryAsync("SELECT Id, Email FROM Contact WHERE RetailSync_Id__c = 'g42'");
+            Assert.Equal("p42@example.com", Assert.Single(one)["Email"]!.GetValue<string>());
+        }
+        finally
+        {
+            sandbox.SalesforceSim.QueryBatchSize = 2000;
+        }
+
+        var client = Assert.IsType<SalesforceClient>(sandbox.Crm);
+        Assert.Equal(sandbox.SalesforceSim.ApiUsage, client.ApiUsage?.Used);
+    }
+
+    [Fact]
+    public async Task a_bad_query_is_permanent_and_the_daily_limit_is_transient()
+    {
+        var bad = await Assert.ThrowsAsync<ConnectorException>(() => sandbox.Crm.QueryAsync("SELEKT Id FROM Contact"));
+        Assert.Equal((FailureKind.Permanent, "MALFORMED_QUERY"), (bad.Kind, bad.VendorCode));
+
+        sandbox.SalesforceSim.DailyAllocation = sandbox.SalesforceSim.ApiUsage;
+        try
+        {
+            var limited = await Assert.ThrowsAsync<ConnectorException>(() => sandbox.Crm.CreateAsync("Case", new JsonObject { ["Subject"] = "Refund" }));
+            Assert.Equal((FailureKind.Transient, "REQUEST_LIMIT_EXCEEDED"), (limited.Kind, limited.VendorCode));
+        }
+        finally
+        {
+            sandbox.SalesforceSim.DailyAllocation = 100_000;
+        }
+    }
+
+    [Fact]
+    public async Task a_case_is_created_and_updated()
+    {
+        var id = await sandbox.Crm.CreateAsync("Case", new JsonObject { ["Subject"] = "Refund 890088186047892400", ["Status"] = "New", ["Origin"] = "Web" });
+        Assert.StartsWith("500", id, StringComparison.Ordinal);
+        await sandbox.Crm.UpdateAsync("Case", id, new JsonObject { ["Status"] = "Closed" });
+        Assert.Equal("Closed", Assert.Single(sandbox.SalesforceSim.Records("Case"))["Status"]!.GetValue<string>());
+    }
+}

@@ -1,0 +1,99 @@
+using System.Net.Http.Json;
+using RetailSync.Connectors;
+using RetailSync.Tests.Infrastructure;
+
+namespace RetailSync.Tests.Connectors;
+
+[Collection(SandboxCollection.Name)]
+public sealed class ShopifyAdapterTests(SandboxHostFixture sandbox) : IAsyncLifetime
+{
+    private const string Shop = "sandbox.myshopify.com";
+
+    public Task InitializeAsync() => sandbox.ResetAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task tags_are_added_and_removed_without_touching_the_merchants_tags()
+    {
+        sandbox.ShopifySim.SeedOrder("5551234", "#1001");
+        await sandbox.Shopify.AddOrderTagsAsync(Shop, "5551234", ["vip-by-merchant"]);
+        await sandbox.Shopify.AddOrderTagsAsync(Shop, "5551234", ["retailsync:erp-pending"]);
+        await sandbox.Shopify.AddOrderTagsAsync(Shop, "5551234", ["retailsync:erp-accepted"]);
+        await sandbox.Shopify.RemoveOrderTagsAsync(Shop, "5551234", ["retailsync:erp-pending"]);
+        await sandbox.Shopify.SetOrderMetafieldAsync(Shop, "5551234", "retail_sync", "erp_order_no", "S-ORD101005");
+
+        var page = await sandbox.Shopify.ListOrdersUpdatedSinceAsync(Shop, DateTimeOffset.UtcNow.AddHours(-1), null);
+        var order = Assert.Single(page.Orders);
+        Assert.Equal<string>(["retailsync:erp-accepted", "vip-by-merchant"], order.Tags);
+    }
+
+    [Fact]
+    public async Task inventory_is_set_only_from_the_expected_quantity_and_an_idempotency_key_is_applied_once()
+    {
+        sandbox.ShopifySim.SeedInventory("30322695", "124656943", 5);
+        Assert.Equal(InventorySetOutcome.Stale, await sandbox.Shopify.SetAvailableAsync(Shop, "30322695", "124656943", 12, changeFrom: 4, "k-stale"));
+        Assert.Equal(5, sandbox.ShopifySim.Available("30322695", "124656943"));
+
+        Assert.Equal(InventorySetOutcome.Applied, await sandbox.Shopify.SetAvailableAsync(Shop, "30322695", "124656943", 12, changeFrom: 5, "k-1"));
+        Assert.Equal(InventorySetOutcome.Applied, await sandbox.Shopify.SetAvailableAsync(Shop, "30322695", "124656943", 12, changeFrom: 5, "k-1"));
+        Assert.Equal(12, sandbox.ShopifySim.Available("30322695", "124656943"));
+        Assert.Equal(1, sandbox.ShopifySim.InventoryWrites);
+    }
+
+    [Fact]
+    public async Task a_validation_error_is_permanent_with_shopifys_code()
+    {
+        var ex = await Assert.ThrowsAsync<ConnectorException>(() =>
+            sandbox.Shopify.SetAvailableAsync(Shop, "404", "124656943", 1, changeFrom: null, "k-missing"));
+        Assert.Equal(FailureKind.Permanent, ex.Kind);
+        Assert.Equal("ITEM_NOT_STOCKED_AT_LOCATION", ex.VendorCode);
+    }
+
+    [Fact]
+    public async Task orders_updated_since_are_paged_in_update_order()
+    {
+        for (var i = 1; i <= 5; i++)
+        {
+            sandbox.ShopifySim.SeedOrder($"900{i}", $"#{i}");
+        }
+
+        var seen = new List<string>();
+        string? after = null;
+        do
+        {
+            var page = await sandbox.Shopify.ListOrdersUpdatedSinceAsync(Shop, DateTimeOffset.UtcNow.AddHours(-1), after, first: 2);
+            seen.AddRange(page.Orders.Select(o => o.OrderId));
+            after = page.HasNextPage ? page.EndCursor : null;
+        }
+        while (after is not null);
+
+        Assert.Equal<string>(["9001", "9002", "9003", "9004", "9005"], seen);
+    }
+
+    [Fact]
+    public async Task the_adapter_paces_itself_by_the_cost_bucket_instead_of_being_throttled()
+    {
+        sandbox.ShopifySim.MaximumAvailable = 30;
+        sandbox.ShopifySim.RestoreRate = 50;
+        try
+        {
+            sandbox.ShopifySim.SeedOrder("7001", null);
+            for (var i = 0; i < 10; i++)
+            {
+                await sandbox.Shopify.AddOrderTagsAsync(Shop, "7001", [$"t{i}"]);
+            }
+
+            // Ten mutations cost 100 points against a bucket of 30 refilling at 50/s: the adapter must
+            // have waited, and the only THROTTLED answer allowed is before it first saw the bucket.
+            Assert.True(sandbox.ShopifySim.ThrottledAnswers <= 1, $"throttled {sandbox.ShopifySim.ThrottledAnswers} times");
+            var state = await sandbox.Http.GetFromJsonAsync<System.Text.Json.JsonElement>("/sandbox/state");
+            Assert.Equal(10, state.GetProperty("shopify").GetProperty("orders")[0].GetProperty("tags").GetArrayLength());
+        }
+        finally
+        {
+            sandbox.ShopifySim.MaximumAvailable = 2000;
+            sandbox.ShopifySim.RestoreRate = 100;
+        }
+    }
+}
