@@ -213,15 +213,7 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
             request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
         }
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, cancellationToken);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException)
-        {
-            throw new ConnectorException(SystemName, FailureKind.Transient, ex.GetType().Name, ex.Message, ex);
-        }
+        var response = await Transport.SendAsync(http, request, SystemName, cancellationToken);
 
         using (response)
         {

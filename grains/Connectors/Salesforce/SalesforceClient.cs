@@ -84,15 +84,7 @@ public sealed partial class SalesforceClient(HttpClient http, IOptionsMonitor<Co
     private async Task<JsonNode?> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.CurrentValue.Salesforce.AccessToken);
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, cancellationToken);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException)
-        {
-            throw new ConnectorException(SystemName, FailureKind.Transient, ex.GetType().Name, ex.Message, ex);
-        }
+        var response = await Transport.SendAsync(http, request, SystemName, cancellationToken);
 
         using (response)
         {

@@ -97,7 +97,7 @@ public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<
 
             using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(new JsonObject { ["query"] = query, ["variables"] = variables.DeepClone() }) };
             request.Headers.Add("X-Shopify-Access-Token", settings.AccessToken);
-            using var response = await Send(request, cancellationToken);
+            using var response = await Transport.SendAsync(http, request, SystemName, cancellationToken);
             var body = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken) ?? [];
             bucket.Observe(body["extensions"]?["cost"], clock.GetUtcNow());
             var errors = body["errors"] as JsonArray;
@@ -121,18 +121,6 @@ public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<
             }
 
             return body["data"] as JsonObject ?? throw new ConnectorException(SystemName, FailureKind.Transient, null, "answer without data");
-        }
-    }
-
-    private async Task<HttpResponseMessage> Send(HttpRequestMessage request, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await http.SendAsync(request, cancellationToken);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException)
-        {
-            throw new ConnectorException(SystemName, FailureKind.Transient, ex.GetType().Name, ex.Message, ex);
         }
     }
 

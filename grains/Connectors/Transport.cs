@@ -1,0 +1,22 @@
+namespace RetailSync.Connectors;
+
+internal static class Transport
+{
+    /// <summary>
+    /// Sends through the system's pipeline; what never got an answer (network errors, timeouts, an open
+    /// circuit) is a transient failure. The caller's own cancellation still propagates as such.
+    /// </summary>
+    public static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpRequestMessage request, string system, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await http.SendAsync(request, cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException
+            or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException or Polly.RateLimiting.RateLimiterRejectedException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new ConnectorException(system, FailureKind.Transient, ex.GetType().Name, ex.Message, ex);
+        }
+    }
+}
