@@ -12,7 +12,8 @@ public sealed class PostgresFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }
 
-[CollectionDefinition(Name)]
+// Alone, not beside the parallel collections: its multi-process failover timings are what it tests.
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class PostgresCollection : ICollectionFixture<PostgresFixture>
 {
     public const string Name = "postgres";
