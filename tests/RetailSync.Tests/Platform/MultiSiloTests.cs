@@ -50,12 +50,15 @@ public sealed class MultiSiloTests(PostgresFixture postgres)
         var grains = client.Services.GetRequiredService<IClusterClient>();
         static bool OnSilo(ProbeResult r, int port) => r.Silo.Contains($":{port}:", StringComparison.Ordinal);
 
-        // Activations land on both silos: the two processes form one cluster.
-        var placed = await Eventually.SucceedsAsync(async () =>
+        // Activations land on both silos: the two processes form one cluster. Fresh keys per attempt,
+        // since a key placed once stays where it is.
+        var round = 0;
+        var (prefix, placed) = await Eventually.SucceedsAsync(async () =>
         {
-            var results = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => grains.GetGrain<IHealthProbeGrain>($"k{i}").TouchAsync()));
+            var keys = $"r{round++}-";
+            var results = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => grains.GetGrain<IHealthProbeGrain>(keys + i).TouchAsync()));
             return results.Any(r => OnSilo(r, portA)) && results.Any(r => OnSilo(r, portB))
-                ? results
+                ? (keys, results)
                 : throw new InvalidOperationException("activations on one silo only");
         }, TimeSpan.FromSeconds(30));
         var onVictim = Enumerable.Range(0, 40).Where(i => OnSilo(placed[i], portB)).ToList();
@@ -68,9 +71,9 @@ public sealed class MultiSiloTests(PostgresFixture postgres)
         {
             var remaining = deadline - watch.Elapsed;
             var result = await Eventually.SucceedsAsync(
-                () => grains.GetGrain<IHealthProbeGrain>($"k{i}").ReadAsync().WaitAsync(TimeSpan.FromSeconds(5)),
+                () => grains.GetGrain<IHealthProbeGrain>(prefix + i).ReadAsync().WaitAsync(TimeSpan.FromSeconds(5)),
                 remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1));
-            Assert.True(OnSilo(result, portA), $"k{i} answered from {result.Silo}");
+            Assert.True(OnSilo(result, portA), $"{prefix}{i} answered from {result.Silo}");
             Assert.Equal(placed[i].Touches, result.Touches);
         }
 
