@@ -83,7 +83,12 @@ public static class SandboxApi
     {
         shopify.MapPost("/orders", (SeedOrder seed) =>
         {
-            simulator.SeedOrder(seed.Id, seed.Name);
+            simulator.SeedOrder(seed.Id, seed.Name, seed.Lines?.Select(l => (l.Id, l.Sku, l.Quantity)));
+            return Results.NoContent();
+        });
+        shopify.MapPost("/orders/{orderId}/refunds", (string orderId, JsonObject refund) =>
+        {
+            simulator.SeedRefund(orderId, refund);
             return Results.NoContent();
         });
         shopify.MapPost("/inventory", (SeedInventory seed) =>
@@ -185,7 +190,9 @@ public static class SandboxApi
         });
     }
 
-    private sealed record SeedOrder(string Id, string? Name);
+    private sealed record SeedOrder(string Id, string? Name, IReadOnlyList<SeedLine>? Lines);
+
+    private sealed record SeedLine(string Id, string? Sku, int Quantity);
 
     private sealed record SeedInventory(string InventoryItemId, string LocationId, int Available);
 

@@ -18,6 +18,15 @@ public interface IShopifyAdmin
     Task<InventorySetOutcome> SetAvailableAsync(string shop, string inventoryItemId, string locationId, int quantity, int? changeFrom,
         string idempotencyKey, string reason = "correction", CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Fulfils the order's open fulfillment orders with tracking: the given quantities per SKU, or
+    /// everything still to fulfil when <paramref name="quantitiesBySku"/> is null. Returns the fulfillment id.
+    /// </summary>
+    Task<string> CreateFulfillmentAsync(string shop, string orderId, string? trackingCompany, string? trackingNumber,
+        IReadOnlyDictionary<string, int>? quantitiesBySku = null, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<ShopifyRefundSummary>> GetRefundsAsync(string shop, string orderId, CancellationToken cancellationToken = default);
+
     Task<OrdersPage> ListOrdersUpdatedSinceAsync(string shop, DateTimeOffset since, string? after, int first = 100, CancellationToken cancellationToken = default);
 }
 
@@ -28,6 +37,10 @@ public enum InventorySetOutcome
     /// <summary>Shopify holds another value than the one we expected: re-read, decide by authority, retry.</summary>
     Stale,
 }
+
+public sealed record ShopifyRefundSummary(string RefundId, DateTimeOffset CreatedAt, decimal Amount, string Currency, IReadOnlyList<ShopifyRefundLine> Lines);
+
+public sealed record ShopifyRefundLine(string? Sku, int Quantity, string RestockType);
 
 public sealed record OrdersPage(IReadOnlyList<ShopifyOrderSummary> Orders, bool HasNextPage, string? EndCursor);
 

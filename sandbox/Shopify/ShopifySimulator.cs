@@ -47,11 +47,33 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
         }
     }
 
-    public void SeedOrder(string id, string? name)
+    public void SeedOrder(string id, string? name, IEnumerable<(string LineId, string? Sku, int Quantity)>? lines = null)
     {
         lock (gate)
         {
-            orders.TryAdd(id, new SimOrder(id, name ?? "#" + id, clock.GetUtcNow()));
+            var order = new SimOrder(id, name ?? "#" + id, clock.GetUtcNow());
+            if (orders.TryAdd(id, order) && lines is not null)
+            {
+                // Shopify creates the fulfillment orders itself; one per order is enough here (one location).
+                var fulfillmentOrder = new SimFulfillmentOrder($"{id}1");
+                foreach (var (lineId, sku, quantity) in lines)
+                {
+                    fulfillmentOrder.Lines.Add(new SimFulfillmentLine($"{lineId}1", lineId, sku, quantity) { Remaining = quantity });
+                }
+
+                order.FulfillmentOrders.Add(fulfillmentOrder);
+            }
+        }
+    }
+
+    public void SeedRefund(string orderId, JsonObject refund)
+    {
+        lock (gate)
+        {
+            if (orders.TryGetValue(orderId, out var order))
+            {
+                order.Refunds.Add(refund);
+            }
         }
     }
 
@@ -77,7 +99,12 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
         {
             return new
             {
-                orders = orders.Values.Select(o => new { o.Id, o.Name, tags = o.Tags.Order(StringComparer.Ordinal), metafields = o.Metafields.ToDictionary(m => m.Key, m => m.Value.Value), o.UpdatedAt }),
+                orders = orders.Values.Select(o => new
+                {
+                    o.Id, o.Name, tags = o.Tags.Order(StringComparer.Ordinal), metafields = o.Metafields.ToDictionary(m => m.Key, m => m.Value.Value), o.UpdatedAt,
+                    fulfillmentOrders = o.FulfillmentOrders.Select(f => new { f.Id, f.Status, lines = f.Lines.Select(l => new { l.Id, l.Sku, l.Total, l.Remaining }) }),
+                    fulfillments = o.Fulfillments.Select(f => JsonSerializer.Deserialize<JsonElement>(f.ToJsonString())),
+                }),
                 inventoryLevels = available.Select(kv => new { inventoryItemId = kv.Key.Item, locationId = kv.Key.Location, available = kv.Value }),
                 inventoryWrites = InventoryWrites,
                 bucket = new { currentlyAvailable = Math.Floor(Refill()), MaximumAvailable, RestoreRate },
@@ -146,9 +173,11 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
             "metafieldsSet" => MetafieldsSet(variables),
             "inventorySetQuantities" => WithIdempotency(key, variables, () => InventorySetQuantities(variables)),
             "orders" => Orders(variables, first),
+            "order" => Order(variables),
+            "fulfillmentCreate" => FulfillmentCreate(variables),
             _ => new JsonObject(),
         };
-        if (operation is not ("tagsAdd" or "tagsRemove" or "metafieldsSet" or "inventorySetQuantities" or "orders"))
+        if (operation is not ("tagsAdd" or "tagsRemove" or "metafieldsSet" or "inventorySetQuantities" or "orders" or "order" or "fulfillmentCreate"))
         {
             return Answer(null, [Error($"Field '{operation}' is not supported by the RetailSync sandbox.", "undefinedField")], requested, requested);
         }
@@ -464,6 +493,108 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
         };
     }
 
+    private JsonObject Order(JsonElement variables)
+    {
+        if (!orders.TryGetValue(Tail(variables.GetProperty("id").GetString() ?? ""), out var order))
+        {
+            return new JsonObject { ["order"] = null };
+        }
+
+        return new JsonObject
+        {
+            ["order"] = new JsonObject
+            {
+                ["id"] = $"gid://shopify/Order/{order.Id}",
+                ["fulfillmentOrders"] = new JsonObject
+                {
+                    ["nodes"] = new JsonArray([.. order.FulfillmentOrders.Select(f => (JsonNode)new JsonObject
+                    {
+                        ["id"] = $"gid://shopify/FulfillmentOrder/{f.Id}",
+                        ["status"] = f.Status,
+                        ["lineItems"] = new JsonObject
+                        {
+                            ["nodes"] = new JsonArray([.. f.Lines.Select(l => (JsonNode)new JsonObject
+                            {
+                                ["id"] = $"gid://shopify/FulfillmentOrderLineItem/{l.Id}",
+                                ["totalQuantity"] = l.Total,
+                                ["remainingQuantity"] = l.Remaining,
+                                ["lineItem"] = new JsonObject { ["id"] = $"gid://shopify/LineItem/{l.LineId}", ["sku"] = l.Sku },
+                            })]),
+                        },
+                    })]),
+                },
+                ["refunds"] = new JsonArray([.. order.Refunds.Select(r => r.DeepClone())]),
+            },
+        };
+    }
+
+    private JsonObject FulfillmentCreate(JsonElement variables)
+    {
+        var input = variables.GetProperty("fulfillment");
+        JsonObject Refuse(string message) => new() { ["fulfillmentCreate"] = new JsonObject { ["fulfillment"] = null, ["userErrors"] = new JsonArray(UserError(message, null, "fulfillment")) } };
+        var requests = input.GetProperty("lineItemsByFulfillmentOrder").EnumerateArray().ToList();
+        var owners = requests.Select(r => orders.Values.FirstOrDefault(o => o.FulfillmentOrders.Any(f => f.Id == Tail(r.GetProperty("fulfillmentOrderId").GetString()!)))).ToList();
+        if (owners.Count == 0 || owners.Any(o => o is null) || owners.Distinct().Count() > 1)
+        {
+            return Refuse("All fulfillment orders must exist and belong to the same order.");
+        }
+
+        var order = owners[0]!;
+        var plan = new List<(SimFulfillmentLine Line, int Quantity)>();
+        foreach (var request in requests)
+        {
+            var fulfillmentOrder = order.FulfillmentOrders.Single(f => f.Id == Tail(request.GetProperty("fulfillmentOrderId").GetString()!));
+            if (fulfillmentOrder.Status is not ("OPEN" or "IN_PROGRESS"))
+            {
+                return Refuse($"Fulfillment order {fulfillmentOrder.Id} is {fulfillmentOrder.Status} and cannot be fulfilled.");
+            }
+
+            if (request.TryGetProperty("fulfillmentOrderLineItems", out var lines) && lines.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var line in lines.EnumerateArray())
+                {
+                    var target = fulfillmentOrder.Lines.FirstOrDefault(l => l.Id == Tail(line.GetProperty("id").GetString()!));
+                    var quantity = line.GetProperty("quantity").GetInt32();
+                    if (target is null || quantity > target.Remaining || quantity <= 0)
+                    {
+                        return Refuse("Invalid fulfillment order line item quantity requested.");
+                    }
+
+                    plan.Add((target, quantity));
+                }
+            }
+            else
+            {
+                plan.AddRange(fulfillmentOrder.Lines.Where(l => l.Remaining > 0).Select(l => (l, l.Remaining)));
+            }
+        }
+
+        foreach (var (line, quantity) in plan)
+        {
+            line.Remaining -= quantity;
+        }
+
+        foreach (var fulfillmentOrder in order.FulfillmentOrders)
+        {
+            fulfillmentOrder.Status = fulfillmentOrder.Lines.All(l => l.Remaining == 0) ? "CLOSED" : fulfillmentOrder.Lines.Any(l => l.Remaining < l.Total) ? "IN_PROGRESS" : fulfillmentOrder.Status;
+        }
+
+        var tracking = input.TryGetProperty("trackingInfo", out var t) && t.ValueKind == JsonValueKind.Object ? t : default;
+        var fulfillment = new JsonObject
+        {
+            ["id"] = $"gid://shopify/Fulfillment/{order.Id}{order.Fulfillments.Count + 1}",
+            ["status"] = "SUCCESS",
+            ["trackingInfo"] = new JsonArray(new JsonObject
+            {
+                ["company"] = tracking.ValueKind == JsonValueKind.Object && tracking.TryGetProperty("company", out var c) ? c.GetString() : null,
+                ["number"] = tracking.ValueKind == JsonValueKind.Object && tracking.TryGetProperty("number", out var n) ? n.GetString() : null,
+            }),
+        };
+        order.Fulfillments.Add(fulfillment);
+        order.UpdatedAt = clock.GetUtcNow();
+        return new JsonObject { ["fulfillmentCreate"] = new JsonObject { ["fulfillment"] = fulfillment.DeepClone(), ["userErrors"] = new JsonArray() } };
+    }
+
     private static string Tail(string gid) => gid.Split('?')[0][(gid.Split('?')[0].LastIndexOf('/') + 1)..];
 
     [GeneratedRegex(@"^\s*(?:mutation|query)?\s*\w*\s*(?:\([^)]*\))?\s*\{\s*(\w+)", RegexOptions.Singleline)]
@@ -482,6 +613,21 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
         public HashSet<string> Tags { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, SimMetafield> Metafields { get; } = new(StringComparer.Ordinal);
         public DateTimeOffset UpdatedAt { get; set; } = updatedAt;
+        public List<SimFulfillmentOrder> FulfillmentOrders { get; } = [];
+        public List<JsonObject> Fulfillments { get; } = [];
+        public List<JsonObject> Refunds { get; } = [];
+    }
+
+    private sealed class SimFulfillmentOrder(string id)
+    {
+        public string Id { get; } = id;
+        public string Status { get; set; } = "OPEN";
+        public List<SimFulfillmentLine> Lines { get; } = [];
+    }
+
+    private sealed record SimFulfillmentLine(string Id, string LineId, string? Sku, int Total)
+    {
+        public int Remaining { get; set; }
     }
 
     private sealed record SimMetafield(string Value, string Digest);

@@ -66,6 +66,73 @@ public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<
         return InventorySetOutcome.Applied;
     }
 
+    public async Task<string> CreateFulfillmentAsync(string shop, string orderId, string? trackingCompany, string? trackingNumber,
+        IReadOnlyDictionary<string, int>? quantitiesBySku = null, CancellationToken cancellationToken = default)
+    {
+        // Fulfillment orders are Shopify's; read them to learn which line items remain.
+        var data = await SendAsync(shop,
+            "query FulfillmentOrders($id: ID!) { order(id: $id) { fulfillmentOrders(first: 10) { nodes { id status lineItems(first: 100) { nodes { id remainingQuantity lineItem { sku } } } } } } }",
+            new JsonObject { ["id"] = OrderGid(orderId) }, 22, cancellationToken);
+        var open = (data["order"]?["fulfillmentOrders"]?["nodes"] as JsonArray ?? [])
+            .Where(f => f!["status"]!.GetValue<string>() is "OPEN" or "IN_PROGRESS").ToList();
+        var wanted = quantitiesBySku?.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var groups = new JsonArray();
+        foreach (var fulfillmentOrder in open)
+        {
+            var lines = new JsonArray();
+            foreach (var line in fulfillmentOrder!["lineItems"]!["nodes"]!.AsArray())
+            {
+                var remaining = line!["remainingQuantity"]!.GetValue<int>();
+                var sku = line["lineItem"]?["sku"]?.GetValue<string>() ?? "";
+                var quantity = wanted is null ? remaining : Math.Min(remaining, wanted.GetValueOrDefault(sku));
+                if (quantity > 0)
+                {
+                    lines.Add(new JsonObject { ["id"] = line["id"]!.GetValue<string>(), ["quantity"] = quantity });
+                    if (wanted is not null)
+                    {
+                        wanted[sku] -= quantity;
+                    }
+                }
+            }
+
+            if (lines.Count > 0)
+            {
+                groups.Add(new JsonObject { ["fulfillmentOrderId"] = fulfillmentOrder["id"]!.GetValue<string>(), ["fulfillmentOrderLineItems"] = lines });
+            }
+        }
+
+        if (groups.Count == 0)
+        {
+            throw new ConnectorException(SystemName, FailureKind.Permanent, "NOTHING_TO_FULFILL", $"order {orderId} has no open fulfillment order lines for this shipment");
+        }
+
+        var fulfillment = new JsonObject { ["lineItemsByFulfillmentOrder"] = groups, ["notifyCustomer"] = true };
+        if (trackingNumber is not null)
+        {
+            fulfillment["trackingInfo"] = new JsonObject { ["company"] = trackingCompany, ["number"] = trackingNumber };
+        }
+
+        var created = await SendAsync(shop,
+            "mutation Fulfil($fulfillment: FulfillmentInput!) { fulfillmentCreate(fulfillment: $fulfillment) { fulfillment { id status } userErrors { field message } } }",
+            new JsonObject { ["fulfillment"] = fulfillment }, MutationCost, cancellationToken);
+        EnsureNoUserErrors(created, "fulfillmentCreate");
+        return created["fulfillmentCreate"]!["fulfillment"]!["id"]!.GetValue<string>().Split('/')[^1];
+    }
+
+    public async Task<IReadOnlyList<ShopifyRefundSummary>> GetRefundsAsync(string shop, string orderId, CancellationToken cancellationToken = default)
+    {
+        var data = await SendAsync(shop,
+            "query Refunds($id: ID!) { order(id: $id) { refunds { id legacyResourceId createdAt totalRefundedSet { shopMoney { amount currencyCode } } refundLineItems(first: 100) { nodes { quantity restockType lineItem { sku } } } } } }",
+            new JsonObject { ["id"] = OrderGid(orderId) }, 12, cancellationToken);
+        return [.. (data["order"]?["refunds"] as JsonArray ?? []).Select(r => new ShopifyRefundSummary(
+            r!["legacyResourceId"]?.ToString() ?? r["id"]!.GetValue<string>().Split('/')[^1],
+            DateTimeOffset.Parse(r["createdAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture),
+            decimal.Parse(r["totalRefundedSet"]!["shopMoney"]!["amount"]!.ToString(), System.Globalization.CultureInfo.InvariantCulture),
+            r["totalRefundedSet"]!["shopMoney"]!["currencyCode"]!.GetValue<string>(),
+            [.. (r["refundLineItems"]?["nodes"] as JsonArray ?? []).Select(l => new ShopifyRefundLine(
+                l!["lineItem"]?["sku"]?.GetValue<string>(), l["quantity"]!.GetValue<int>(), l["restockType"]?.GetValue<string>() ?? "NO_RESTOCK"))]))];
+    }
+
     public async Task<OrdersPage> ListOrdersUpdatedSinceAsync(string shop, DateTimeOffset since, string? after, int first = 100, CancellationToken cancellationToken = default)
     {
         var data = await SendAsync(shop,

@@ -51,6 +51,40 @@ public sealed class ShopifyAdapterTests(SandboxHostFixture sandbox) : IAsyncLife
     }
 
     [Fact]
+    public async Task a_shipment_fulfils_the_open_fulfillment_order_lines_with_tracking_and_over_fulfilment_is_refused()
+    {
+        sandbox.ShopifySim.SeedOrder("8001", "#8001", [("11", "SKU-A", 2), ("12", "SKU-B", 1)]);
+        var partial = await sandbox.Shopify.CreateFulfillmentAsync(Shop, "8001", "UPS", "1Z999AA10123456784", new Dictionary<string, int> { ["SKU-A"] = 1 });
+        var rest = await sandbox.Shopify.CreateFulfillmentAsync(Shop, "8001", "UPS", "1Z999AA10123456785");
+        Assert.NotEqual(partial, rest);
+
+        var state = await sandbox.Http.GetFromJsonAsync<System.Text.Json.JsonElement>("/sandbox/state");
+        var order = state.GetProperty("shopify").GetProperty("orders").EnumerateArray().Single(o => o.GetProperty("id").GetString() == "8001");
+        Assert.Equal("CLOSED", order.GetProperty("fulfillmentOrders")[0].GetProperty("status").GetString());
+        Assert.Equal(2, order.GetProperty("fulfillments").GetArrayLength());
+        Assert.Equal("1Z999AA10123456784", order.GetProperty("fulfillments")[0].GetProperty("trackingInfo")[0].GetProperty("number").GetString());
+
+        var nothingLeft = await Assert.ThrowsAsync<ConnectorException>(() => sandbox.Shopify.CreateFulfillmentAsync(Shop, "8001", null, null));
+        Assert.Equal(FailureKind.Permanent, nothingLeft.Kind);
+    }
+
+    [Fact]
+    public async Task refunds_are_read_with_their_lines_and_money()
+    {
+        sandbox.ShopifySim.SeedOrder("8101", "#8101");
+        (await sandbox.Http.PostAsJsonAsync("/sandbox/shopify/orders/8101/refunds", new
+        {
+            id = "gid://shopify/Refund/890088186047892319", legacyResourceId = "890088186047892319", createdAt = "2026-01-02T10:00:00Z",
+            totalRefundedSet = new { shopMoney = new { amount = "89.99", currencyCode = "USD" } },
+            refundLineItems = new { nodes = new[] { new { quantity = 1, restockType = "RETURN", lineItem = new { sku = "SKU2006-001" } } } },
+        })).EnsureSuccessStatusCode();
+
+        var refund = Assert.Single(await sandbox.Shopify.GetRefundsAsync(Shop, "8101"));
+        Assert.Equal(("890088186047892319", 89.99m, "USD"), (refund.RefundId, refund.Amount, refund.Currency));
+        Assert.Equal(new ShopifyRefundLine("SKU2006-001", 1, "RETURN"), Assert.Single(refund.Lines));
+    }
+
+    [Fact]
     public async Task orders_updated_since_are_paged_in_update_order()
     {
         for (var i = 1; i <= 5; i++)
