@@ -7,45 +7,29 @@ namespace RetailSync.Catalog;
 public sealed class ShopifyInventoryItemGrain(
     [PersistentState("shopifyInventoryItem", StorageNames.State)] IPersistentState<ShopifyInventoryItemState> state) : Grain, IShopifyInventoryItemGrain
 {
-    public async Task<IntakeOutcome> ReceiveItemAsync(ShopifyDelivery delivery, InventoryItem item)
-    {
-        var s = state.State;
-        if (s.Journal.HasSeen(delivery))
+    public Task<IntakeOutcome> ReceiveItemAsync(ShopifyDelivery delivery, InventoryItem item) =>
+        this.ReceiveAsync(state, state.State.Journal, delivery, () =>
         {
-            return IntakeOutcome.Duplicate;
-        }
+            if (state.State.Item is { } current && item.UpdatedAt < current.UpdatedAt)
+            {
+                return IntakeOutcome.Stale;
+            }
 
-        var outcome = s.Item is { } current && item.UpdatedAt < current.UpdatedAt ? IntakeOutcome.Stale : IntakeOutcome.Applied;
-        if (outcome == IntakeOutcome.Applied)
+            state.State.Item = item;
+            return IntakeOutcome.Applied;
+        }, _ => $"sku {item.Sku ?? "-"}, tracked {item.Tracked}");
+
+    public Task<IntakeOutcome> ReceiveLevelAsync(ShopifyDelivery delivery, InventoryLevel level) =>
+        this.ReceiveAsync(state, state.State.Journal, delivery, () =>
         {
-            s.Item = item;
-        }
+            if (state.State.Levels.TryGetValue(level.LocationId, out var current) && level.UpdatedAt < current.UpdatedAt)
+            {
+                return IntakeOutcome.Stale;
+            }
 
-        s.Journal.RecordDelivery(delivery, outcome, $"sku {item.Sku ?? "-"}, tracked {item.Tracked}");
-        await this.WriteOrForgetAsync(state);
-        return outcome;
-    }
-
-    public async Task<IntakeOutcome> ReceiveLevelAsync(ShopifyDelivery delivery, InventoryLevel level)
-    {
-        var s = state.State;
-        if (s.Journal.HasSeen(delivery))
-        {
-            return IntakeOutcome.Duplicate;
-        }
-
-        var outcome = s.Levels.TryGetValue(level.LocationId, out var current) && level.UpdatedAt < current.UpdatedAt
-            ? IntakeOutcome.Stale
-            : IntakeOutcome.Applied;
-        if (outcome == IntakeOutcome.Applied)
-        {
-            s.Levels[level.LocationId] = level;
-        }
-
-        s.Journal.RecordDelivery(delivery, outcome, $"location {level.LocationId} available {level.Available?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "untracked"} at {level.UpdatedAt:O}");
-        await this.WriteOrForgetAsync(state);
-        return outcome;
-    }
+            state.State.Levels[level.LocationId] = level;
+            return IntakeOutcome.Applied;
+        }, _ => $"location {level.LocationId} available {level.Available?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "untracked"} at {level.UpdatedAt:O}");
 
     public Task<InventoryItemView> GetAsync() => Task.FromResult(new InventoryItemView(state.State.Item, [.. state.State.Levels.Values]));
 }

@@ -7,24 +7,17 @@ namespace RetailSync.Catalog;
 public sealed class ShopifyProductGrain(
     [PersistentState("shopifyProduct", StorageNames.State)] IPersistentState<ShopifyProductState> state) : Grain, IShopifyProductGrain
 {
-    public async Task<IntakeOutcome> ReceiveAsync(ShopifyDelivery delivery, Product product)
-    {
-        var s = state.State;
-        if (s.Journal.HasSeen(delivery))
+    public Task<IntakeOutcome> ReceiveAsync(ShopifyDelivery delivery, Product product) =>
+        this.ReceiveAsync(state, state.State.Journal, delivery, () =>
         {
-            return IntakeOutcome.Duplicate;
-        }
+            if (state.State.Product is { } current && product.UpdatedAt < current.UpdatedAt)
+            {
+                return IntakeOutcome.Stale;
+            }
 
-        var outcome = s.Product is { } current && product.UpdatedAt < current.UpdatedAt ? IntakeOutcome.Stale : IntakeOutcome.Applied;
-        if (outcome == IntakeOutcome.Applied)
-        {
-            s.Product = product;
-        }
-
-        s.Journal.RecordDelivery(delivery, outcome, $"updated_at {product.UpdatedAt:O}, {product.Variants.Length} variants");
-        await this.WriteOrForgetAsync(state);
-        return outcome;
-    }
+            state.State.Product = product;
+            return IntakeOutcome.Applied;
+        }, _ => $"updated_at {product.UpdatedAt:O}, {product.Variants.Length} variants");
 
     public Task<Product?> GetAsync() => Task.FromResult(state.State.Product);
 }

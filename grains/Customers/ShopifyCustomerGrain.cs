@@ -10,38 +10,29 @@ public sealed class ShopifyCustomerGrain(
 {
     private ShopifyCustomerState S => state.State;
 
-    public async Task<IntakeOutcome> ReceiveAsync(ShopifyDelivery delivery, Customer customer, bool deleted)
-    {
-        if (S.Journal.HasSeen(delivery))
+    public Task<IntakeOutcome> ReceiveAsync(ShopifyDelivery delivery, Customer customer, bool deleted) =>
+        this.ReceiveAsync(state, S.Journal, delivery, () =>
         {
-            return IntakeOutcome.Duplicate;
-        }
+            if (S.Redacted)
+            {
+                return IntakeOutcome.Ignored;
+            }
 
-        IntakeOutcome outcome;
-        if (S.Redacted)
-        {
-            outcome = IntakeOutcome.Ignored;
-        }
-        else if (deleted)
-        {
-            // A delete carries no updated_at; it ends the Shopify identity whatever came before.
-            S.Deleted = true;
-            outcome = IntakeOutcome.Applied;
-        }
-        else if (S.Customer?.UpdatedAt is { } applied && customer.UpdatedAt is { } incoming && incoming < applied)
-        {
-            outcome = IntakeOutcome.Stale;
-        }
-        else
-        {
+            if (deleted)
+            {
+                // A delete carries no updated_at; it ends the Shopify identity whatever came before.
+                S.Deleted = true;
+                return IntakeOutcome.Applied;
+            }
+
+            if (S.Customer?.UpdatedAt is { } applied && customer.UpdatedAt is { } incoming && incoming < applied)
+            {
+                return IntakeOutcome.Stale;
+            }
+
             S.Customer = customer;
-            outcome = IntakeOutcome.Applied;
-        }
-
-        S.Journal.RecordDelivery(delivery, outcome, deleted ? "deleted in Shopify" : $"updated_at {customer.UpdatedAt:O}");
-        await this.WriteOrForgetAsync(state);
-        return outcome;
-    }
+            return IntakeOutcome.Applied;
+        }, _ => deleted ? "deleted in Shopify" : $"updated_at {customer.UpdatedAt:O}");
 
     public async Task RedactAsync(string reason)
     {

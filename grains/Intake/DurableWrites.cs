@@ -20,3 +20,25 @@ public static class DurableWrites
         }
     }
 }
+
+public static class Inbox
+{
+    /// <summary>
+    /// The intake every entity grain follows: a delivery seen before is a duplicate; otherwise
+    /// <paramref name="apply"/> decides and changes the state, and the outcome, the event id and a
+    /// timeline entry are stored with it in one write.
+    /// </summary>
+    public static async Task<IntakeOutcome> ReceiveAsync<T>(this IGrainBase grain, IPersistentState<T> state, Journal journal,
+        ShopifyDelivery delivery, Func<IntakeOutcome> apply, Func<IntakeOutcome, string> describe)
+    {
+        if (journal.HasSeen(delivery))
+        {
+            return IntakeOutcome.Duplicate;
+        }
+
+        var outcome = apply();
+        journal.RecordDelivery(delivery, outcome, describe(outcome));
+        await grain.WriteOrForgetAsync(state);
+        return outcome;
+    }
+}

@@ -11,44 +11,37 @@ public sealed class OrderGrain(
 {
     private OrderState S => state.State;
 
-    public async Task<IntakeOutcome> ReceiveOrderAsync(ShopifyDelivery delivery, Order order)
+    public Task<IntakeOutcome> ReceiveOrderAsync(ShopifyDelivery delivery, Order order)
     {
-        if (S.Journal.HasSeen(delivery))
-        {
-            return IntakeOutcome.Duplicate;
-        }
-
-        var outcome = OrderIntakeRules.Decide(S.Order, order);
         var created = S.Order is null;
-        if (outcome == IntakeOutcome.Applied)
+        return this.ReceiveAsync(state, S.Journal, delivery, () =>
         {
-            S.Order = S.Redacted ? OrderIntakeRules.Redact(order) : order;
-            S.Shop ??= delivery.Shop;
-            S.Tenant ??= delivery.Tenant;
-            var shopify = S.Systems[SystemNames.Shopify];
-            shopify.ExternalId = order.OrderId;
-            shopify.LastSyncedAt = delivery.ReceivedAt;
-        }
+            var outcome = OrderIntakeRules.Decide(S.Order, order);
+            if (outcome == IntakeOutcome.Applied)
+            {
+                S.Order = S.Redacted ? OrderIntakeRules.Redact(order) : order;
+                S.Shop ??= delivery.Shop;
+                S.Tenant ??= delivery.Tenant;
+                var shopify = S.Systems[SystemNames.Shopify];
+                shopify.ExternalId = order.OrderId;
+                shopify.LastSyncedAt = delivery.ReceivedAt;
+            }
 
-        var detail = outcome == IntakeOutcome.Stale
+            return outcome;
+        }, outcome => outcome == IntakeOutcome.Stale
             ? $"updated_at {order.UpdatedAt:O} is older than applied {S.Order!.UpdatedAt:O}"
-            : $"{(created ? "created" : "updated")} at updated_at {order.UpdatedAt:O}, financial {order.FinancialStatus ?? "-"}, fulfilment {order.FulfillmentStatus ?? "-"}{(order.CancelledAt is null ? "" : ", cancelled")}";
-        S.Journal.RecordDelivery(delivery, outcome, detail);
-        await this.WriteOrForgetAsync(state);
-        return outcome;
+            : $"{(created ? "created" : "updated")} at updated_at {order.UpdatedAt:O}, financial {order.FinancialStatus ?? "-"}, fulfilment {order.FulfillmentStatus ?? "-"}{(order.CancelledAt is null ? "" : ", cancelled")}");
     }
 
-    public async Task<IntakeOutcome> ReceiveFulfillmentAsync(ShopifyDelivery delivery, Fulfillment fulfillment)
-    {
-        if (S.Journal.HasSeen(delivery))
+    public Task<IntakeOutcome> ReceiveFulfillmentAsync(ShopifyDelivery delivery, Fulfillment fulfillment) =>
+        this.ReceiveAsync(state, S.Journal, delivery, () =>
         {
-            return IntakeOutcome.Duplicate;
-        }
+            var existing = S.Fulfillments.FindIndex(f => f.FulfillmentId == fulfillment.FulfillmentId);
+            if (existing >= 0 && fulfillment.UpdatedAt < S.Fulfillments[existing].UpdatedAt)
+            {
+                return IntakeOutcome.Stale;
+            }
 
-        var existing = S.Fulfillments.FindIndex(f => f.FulfillmentId == fulfillment.FulfillmentId);
-        var outcome = existing >= 0 && fulfillment.UpdatedAt < S.Fulfillments[existing].UpdatedAt ? IntakeOutcome.Stale : IntakeOutcome.Applied;
-        if (outcome == IntakeOutcome.Applied)
-        {
             if (existing >= 0)
             {
                 S.Fulfillments[existing] = fulfillment;
@@ -60,12 +53,8 @@ public sealed class OrderGrain(
 
             S.Shop ??= delivery.Shop;
             S.Tenant ??= delivery.Tenant;
-        }
-
-        S.Journal.RecordDelivery(delivery, outcome, $"fulfillment {fulfillment.FulfillmentId} {fulfillment.Status ?? "-"}, {fulfillment.Lines.Length} lines");
-        await this.WriteOrForgetAsync(state);
-        return outcome;
-    }
+            return IntakeOutcome.Applied;
+        }, _ => $"fulfillment {fulfillment.FulfillmentId} {fulfillment.Status ?? "-"}, {fulfillment.Lines.Length} lines");
 
     public async Task RedactAsync(string reason)
     {

@@ -9,38 +9,30 @@ public sealed class RefundGrain(
 {
     private RefundState S => state.State;
 
-    public async Task<IntakeOutcome> ReceiveRefundAsync(ShopifyDelivery delivery, Refund refund)
-    {
-        if (S.Journal.HasSeen(delivery))
+    public Task<IntakeOutcome> ReceiveRefundAsync(ShopifyDelivery delivery, Refund refund) =>
+        this.ReceiveAsync(state, S.Journal, delivery, () =>
         {
-            return IntakeOutcome.Duplicate;
-        }
+            // A refund is immutable in Shopify: the first payload is the refund.
+            if (S.Refund is not null)
+            {
+                return IntakeOutcome.Stale;
+            }
 
-        // A refund is immutable in Shopify: the first payload is the refund.
-        var outcome = S.Refund is null ? IntakeOutcome.Applied : IntakeOutcome.Stale;
-        S.Refund ??= refund;
-        S.Journal.RecordDelivery(delivery, outcome, $"order {refund.OrderId}, {refund.Lines.Length} lines, transacted {refund.Transacted?.Amount.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}");
-        await this.WriteOrForgetAsync(state);
-        return outcome;
-    }
+            S.Refund = refund;
+            return IntakeOutcome.Applied;
+        }, _ => $"order {refund.OrderId}, {refund.Lines.Length} lines, transacted {refund.Transacted?.Amount.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}");
 
-    public async Task<IntakeOutcome> ReceiveReturnAsync(ShopifyDelivery delivery, Return @return)
-    {
-        if (S.Journal.HasSeen(delivery))
+    public Task<IntakeOutcome> ReceiveReturnAsync(ShopifyDelivery delivery, Return @return) =>
+        this.ReceiveAsync(state, S.Journal, delivery, () =>
         {
-            return IntakeOutcome.Duplicate;
-        }
+            var outcome = ReturnRules.Decide(S.Return, @return);
+            if (outcome == IntakeOutcome.Applied)
+            {
+                S.Return = ReturnRules.Merge(S.Return, @return);
+            }
 
-        var outcome = ReturnRules.Decide(S.Return, @return);
-        if (outcome == IntakeOutcome.Applied)
-        {
-            S.Return = ReturnRules.Merge(S.Return, @return);
-        }
-
-        S.Journal.RecordDelivery(delivery, outcome, $"order {@return.OrderId}, status {@return.Status}");
-        await this.WriteOrForgetAsync(state);
-        return outcome;
-    }
+            return outcome;
+        }, _ => $"order {@return.OrderId}, status {@return.Status}");
 
     public Task<RefundView?> GetAsync()
     {

@@ -22,38 +22,32 @@ public sealed partial class ShopGrain(
         }
     }
 
-    public async Task<IntakeOutcome> UninstalledAsync(ShopifyDelivery delivery)
-    {
-        if (S.Journal.HasSeen(delivery))
+    public Task<IntakeOutcome> UninstalledAsync(ShopifyDelivery delivery) =>
+        this.ReceiveAsync(state, S.Journal, delivery, () =>
         {
-            return IntakeOutcome.Duplicate;
-        }
-
-        S.Installed = false;
-        S.Journal.RecordDelivery(delivery, IntakeOutcome.Applied, "app uninstalled: no more Admin API calls for this shop");
-        await this.WriteOrForgetAsync(state);
-        return IntakeOutcome.Applied;
-    }
+            S.Installed = false;
+            return IntakeOutcome.Applied;
+        }, _ => "app uninstalled: no more Admin API calls for this shop");
 
     public async Task<IntakeOutcome> PrivacyRequestAsync(ShopifyDelivery delivery, PrivacyRequest request)
     {
-        if (S.Journal.HasSeen(delivery))
+        var outcome = await this.ReceiveAsync(state, S.Journal, delivery, () =>
         {
-            return IntakeOutcome.Duplicate;
+            S.PrivacyRequests.Add(new PrivacyRequestRecord { CorrelationId = delivery.DedupeKey, Request = request, ReceivedAt = delivery.ReceivedAt });
+            if (request.Kind == PrivacyRequestKind.ShopRedact)
+            {
+                S.Redacted = true;
+                S.Installed = false;
+            }
+
+            return IntakeOutcome.Applied;
+        }, _ => $"{request.Kind}: customer {request.CustomerId ?? "-"}, {request.OrderIds.Length} orders");
+        if (outcome != IntakeOutcome.Duplicate)
+        {
+            await CarryOutPendingAsync();
         }
 
-        S.PrivacyRequests.Add(new PrivacyRequestRecord { CorrelationId = delivery.DedupeKey, Request = request, ReceivedAt = delivery.ReceivedAt });
-        if (request.Kind == PrivacyRequestKind.ShopRedact)
-        {
-            S.Redacted = true;
-            S.Installed = false;
-        }
-
-        S.Journal.RecordDelivery(delivery, IntakeOutcome.Applied,
-            $"{request.Kind}: customer {request.CustomerId ?? "-"}, {request.OrderIds.Length} orders");
-        await this.WriteOrForgetAsync(state);
-        await CarryOutPendingAsync();
-        return IntakeOutcome.Applied;
+        return outcome;
     }
 
     public Task<ShopView> GetAsync() => Task.FromResult(new ShopView(
