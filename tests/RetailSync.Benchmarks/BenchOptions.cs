@@ -20,7 +20,7 @@ public sealed record BenchOptions(string Scenario, int Seconds, int WarmupSecond
             args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "",
             int.Parse(Option("seconds", "10"), CultureInfo.InvariantCulture),
             int.Parse(Option("warmup", "3"), CultureInfo.InvariantCulture),
-            int.Parse(Option("concurrency", "50"), CultureInfo.InvariantCulture),
+            int.Parse(Option("concurrency", "32"), CultureInfo.InvariantCulture),
             Option("topology", "embedded,cluster").Split(','),
             bool.Parse(Option("dashboard", "false")));
     }

@@ -11,6 +11,6 @@ switch (options.Scenario)
         return 0;
     default:
         Console.Error.WriteLine($"unknown scenario '{options.Scenario}'. Scenarios: intake, mapping");
-        Console.Error.WriteLine("usage: dotnet run -c Release --project tests/RetailSync.Benchmarks -- <scenario> [--seconds 10] [--warmup 3] [--concurrency 50] [--topology embedded,cluster] [--dashboard false]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project tests/RetailSync.Benchmarks -- <scenario> [--seconds 10] [--warmup 3] [--concurrency 32] [--topology embedded,cluster] [--dashboard false]");
         return 2;
 }
