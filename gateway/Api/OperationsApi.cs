@@ -30,6 +30,8 @@ public static class OperationsApi
             var command = await grains.GetGrain<IOutboundCommandGrain>(exception.OwnerKey).RetryAsync();
             return TypedResults.Ok(new RetryAnswer(command, await queue.GetAsync(id)));
         });
+        app.MapGroup("/api/v1").AddEndpointFilter<ApiKeyFilter>()
+            .MapGet("/kpis", async (IClusterClient grains) => TypedResults.Ok(await grains.GetGrain<IKpiGrain>("kpis").GetAsync()));
         return app;
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Orleans.Concurrency;
 
 namespace RetailSync.Operations;
 
@@ -57,14 +58,32 @@ public interface IOutboundCommandGrain : IGrainWithStringKey
 
     [Alias("Get")]
     Task<CommandView?> GetAsync();
+
+    /// <summary>The owner has taken the outcome in; the command stops reminding it.</summary>
+    [Alias("Acknowledge")]
+    Task AcknowledgeAsync();
 }
 
+/// <param name="ReplyTo">The grain (as a <see cref="GrainId"/> string) told through <see cref="ICommandOwner"/> when the command ends.</param>
 [GenerateSerializer, Immutable, Alias("RetailSync.Operations.OutboundCommand")]
 public sealed record OutboundCommand(
     [property: Id(0)] string System,
     [property: Id(1)] string Operation,
     [property: Id(2)] string Payload,
-    [property: Id(3)] string? CorrelationId);
+    [property: Id(3)] string? CorrelationId,
+    [property: Id(4)] string? ReplyTo = null);
+
+/// <summary>A grain that owns outbound commands and learns how they ended.</summary>
+[Alias("RetailSync.Operations.ICommandOwner")]
+public interface ICommandOwner : IGrainWithStringKey
+{
+    /// <summary>
+    /// One-way, so the command never waits on its owner; an owner that misses it asks the command
+    /// itself (on activation and by reminder).
+    /// </summary>
+    [OneWay, Alias("CommandEnded")]
+    Task CommandEndedAsync(CommandView command);
+}
 
 public static class CommandStatus
 {
@@ -82,4 +101,7 @@ public sealed record CommandView(
     [property: Id(3)] int Attempts,
     [property: Id(4)] string? LastError,
     [property: Id(5)] string? Result,
-    [property: Id(6)] DateTimeOffset? NextAttemptAt);
+    [property: Id(6)] DateTimeOffset? NextAttemptAt,
+    [property: Id(7)] string? ExternalId = null,
+    [property: Id(8)] string? ExternalStatus = null,
+    [property: Id(9)] string? VendorCode = null);

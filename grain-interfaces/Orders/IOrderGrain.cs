@@ -23,6 +23,10 @@ public interface IOrderGrain : IGrainWithStringKey
     /// <summary>The order as operators see it; null when the order is unknown.</summary>
     [Alias("Get")]
     Task<OrderView?> GetAsync();
+
+    /// <summary>Sends planned outbound commands that have not been sent yet (after a write, on activation).</summary>
+    [Orleans.Concurrency.OneWay, Alias("Dispatch")]
+    Task DispatchAsync();
 }
 
 public static class SystemNames
@@ -48,4 +52,14 @@ public sealed record OrderView(
     [property: Id(4)] Order Order,
     [property: Id(5)] ImmutableArray<Fulfillment> Fulfillments,
     [property: Id(6)] ImmutableArray<TimelineEntry> Timeline,
-    [property: Id(7)] bool Redacted);
+    [property: Id(7)] bool Redacted,
+    [property: Id(8)] ImmutableArray<OutboxItemView> Outbox = default);
+
+[GenerateSerializer, Immutable, Alias("RetailSync.Orders.OutboxItemView")]
+public sealed record OutboxItemView(
+    [property: Id(0)] string Key,
+    [property: Id(1)] string System,
+    [property: Id(2)] string Operation,
+    [property: Id(3)] string Status,
+    [property: Id(4)] DateTimeOffset PlannedAt,
+    [property: Id(5)] DateTimeOffset? EndedAt);

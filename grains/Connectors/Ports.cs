@@ -80,6 +80,9 @@ public interface IErp
     /// </summary>
     Task<ErpSalesOrderRef> UpdateSalesOrderAsync(string externalDocumentNumber, Func<ErpSalesOrderRef, JsonObject?> decide, CancellationToken cancellationToken = default);
 
+    /// <summary>Deletes the unshipped sales order (with its ETag); false when there is none.</summary>
+    Task<bool> CancelSalesOrderAsync(string externalDocumentNumber, CancellationToken cancellationToken = default);
+
     Task<string> CreateCreditMemoAsync(ErpCreditMemo memo, CancellationToken cancellationToken = default);
 
     Task<decimal?> GetInventoryAsync(string sku, CancellationToken cancellationToken = default);

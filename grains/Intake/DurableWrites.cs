@@ -28,8 +28,9 @@ public static class Inbox
     /// <paramref name="apply"/> decides and changes the state, and the outcome, the event id and a
     /// timeline entry are stored with it in one write.
     /// </summary>
+    /// <param name="then">Decisions that follow from an applied delivery, recorded after it and stored in the same write.</param>
     public static async Task<IntakeOutcome> ReceiveAsync<T>(this IGrainBase grain, IPersistentState<T> state, Journal journal,
-        ShopifyDelivery delivery, Func<IntakeOutcome> apply, Func<IntakeOutcome, string> describe)
+        ShopifyDelivery delivery, Func<IntakeOutcome> apply, Func<IntakeOutcome, string> describe, Action? then = null)
     {
         if (journal.HasSeen(delivery))
         {
@@ -38,6 +39,11 @@ public static class Inbox
 
         var outcome = apply();
         journal.RecordDelivery(delivery, outcome, describe(outcome));
+        if (outcome == IntakeOutcome.Applied)
+        {
+            then?.Invoke();
+        }
+
         await grain.WriteOrForgetAsync(state);
         return outcome;
     }

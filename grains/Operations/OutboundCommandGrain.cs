@@ -31,13 +31,30 @@ public sealed partial class OutboundCommandGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // Reactivated after a crash or a move with work left: carry on.
+        // Reactivated after a crash or a move with work left: carry on, or tell the owner again.
         if (S.Command is not null && S.Status is CommandStatus.Pending or CommandStatus.Retrying)
         {
             Schedule(TimeSpan.Zero);
         }
+        else if (OwnerNotYetAcknowledged)
+        {
+            _ = TellOwnerAsync();
+        }
 
         return Task.CompletedTask;
+    }
+
+    private bool OwnerNotYetAcknowledged =>
+        S.Command?.ReplyTo is not null && S.Status is CommandStatus.Succeeded or CommandStatus.Failed && !S.Acknowledged;
+
+    public async Task AcknowledgeAsync()
+    {
+        if (!S.Acknowledged)
+        {
+            S.Acknowledged = true;
+            await this.WriteOrForgetAsync(state);
+            await ForgetReminderAsync();
+        }
     }
 
     public async Task<CommandView> SubmitAsync(OutboundCommand command)
@@ -59,6 +76,7 @@ public sealed partial class OutboundCommandGrain(
         if (S.Command is not null && S.Status != CommandStatus.Succeeded)
         {
             S.Status = CommandStatus.Retrying;
+            S.Acknowledged = false;
             await RunAsync();
         }
 
@@ -67,14 +85,20 @@ public sealed partial class OutboundCommandGrain(
 
     public Task<CommandView?> GetAsync() => Task.FromResult(S.Command is null ? null : View());
 
-    public Task ReceiveReminder(string reminderName, TickStatus status)
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (S.Status is CommandStatus.Pending or CommandStatus.Retrying && timer is null)
         {
             Schedule(TimeSpan.Zero);
         }
-
-        return Task.CompletedTask;
+        else if (OwnerNotYetAcknowledged)
+        {
+            await TellOwnerAsync();
+        }
+        else if (S.Status is CommandStatus.Succeeded or CommandStatus.Failed)
+        {
+            await ForgetReminderAsync();
+        }
     }
 
     private void Schedule(TimeSpan due)
@@ -94,17 +118,25 @@ public sealed partial class OutboundCommandGrain(
         S.Attempts++;
         try
         {
-            S.Result = await executor.ExecuteAsync(S.Command!, CancellationToken.None);
+            var result = await executor.ExecuteAsync(S.Command!, CancellationToken.None);
+            S.Result = result.Summary;
+            S.ExternalId = result.ExternalId;
+            S.ExternalStatus = result.ExternalStatus;
             S.Status = CommandStatus.Succeeded;
             S.LastError = null;
             S.NextAttemptAt = null;
             await this.WriteOrForgetAsync(state);
-            await ForgetReminderAsync();
+            if (S.Command!.ReplyTo is null)
+            {
+                await ForgetReminderAsync();
+            }
+
             if (S.ExceptionRaised)
             {
                 await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").ResolveAsync(key, $"succeeded on attempt {S.Attempts}");
             }
 
+            await TellOwnerAsync();
             return;
         }
         catch (ConnectorException ex) when (ex.Kind != FailureKind.Permanent && S.Attempts < options.Value.MaxAttempts)
@@ -142,15 +174,24 @@ public sealed partial class OutboundCommandGrain(
         }
     }
 
+    private Task TellOwnerAsync() =>
+        S.Command?.ReplyTo is { } owner ? GrainFactory.GetGrain<ICommandOwner>(GrainId.Parse(owner)).CommandEndedAsync(View()) : Task.CompletedTask;
+
     private async Task RaiseAsync(string key, string system, string? code, string message)
     {
         S.NextAttemptAt = null;
         S.ExceptionRaised = true;
+        S.VendorCode = code;
         await this.WriteOrForgetAsync(state);
-        await ForgetReminderAsync();
+        if (S.Command!.ReplyTo is null)
+        {
+            await ForgetReminderAsync();
+        }
+
         await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RaiseAsync(new OpsException(
             key, system, S.Command!.Operation, S.Command.Payload, code, message, S.Attempts, S.Command.CorrelationId, key,
             clock.GetUtcNow(), "Open", null, null));
+        await TellOwnerAsync();
     }
 
     private async Task ForgetReminderAsync()
@@ -170,7 +211,7 @@ public sealed partial class OutboundCommandGrain(
         return TimeSpan.FromMilliseconds(Math.Min(jittered, o.MaxDelay.TotalMilliseconds));
     }
 
-    private CommandView View() => new(this.GetPrimaryKeyString(), S.Command!, S.Status, S.Attempts, S.LastError, S.Result, S.NextAttemptAt);
+    private CommandView View() => new(this.GetPrimaryKeyString(), S.Command!, S.Status, S.Attempts, S.LastError, S.Result, S.NextAttemptAt, S.ExternalId, S.ExternalStatus, S.VendorCode);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Outbound command {Key}: attempt {Attempt} failed transiently, next in {DelayMs} ms: {Error}")]
     private static partial void LogRetrying(ILogger logger, string key, int attempt, double delayMs, string error);
@@ -186,4 +227,8 @@ public sealed class OutboundCommandState
     [Id(4)] public string? Result { get; set; }
     [Id(5)] public DateTimeOffset? NextAttemptAt { get; set; }
     [Id(6)] public bool ExceptionRaised { get; set; }
+    [Id(7)] public string? ExternalId { get; set; }
+    [Id(8)] public string? ExternalStatus { get; set; }
+    [Id(9)] public string? VendorCode { get; set; }
+    [Id(10)] public bool Acknowledged { get; set; }
 }

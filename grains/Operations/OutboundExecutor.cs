@@ -12,8 +12,8 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
     public static OutboundCommand Command<T>(string system, string operation, T payload, string? correlationId = null) =>
         new(system, operation, JsonSerializer.Serialize(payload, Json), correlationId);
 
-    /// <summary>Returns a short description of the vendor's answer; throws <see cref="ConnectorException"/> on failure.</summary>
-    public async Task<string> ExecuteAsync(OutboundCommand command, CancellationToken cancellationToken)
+    /// <summary>Returns what the vendor answered; throws <see cref="ConnectorException"/> on failure.</summary>
+    public async Task<CommandResult> ExecuteAsync(OutboundCommand command, CancellationToken cancellationToken)
     {
         switch ((command.System, command.Operation))
         {
@@ -28,35 +28,77 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
                     throw new ConnectorException("salesforce", kind, result.ErrorCode, result.Message ?? "upsert failed");
                 }
 
-                return $"{p.SObject} {result.Id} {(result.Created ? "created" : "updated")}";
+                return new($"{p.SObject} {result.Id} {(result.Created ? "created" : "updated")}", result.Id, null);
             }
 
             case ("crm", "create"):
             {
                 var p = Read<CrmCreate>(command);
-                return $"{p.SObject} {await crm.CreateAsync(p.SObject, p.Fields, cancellationToken)} created";
+                var id = await crm.CreateAsync(p.SObject, p.Fields, cancellationToken);
+                return new($"{p.SObject} {id} created", id, null);
             }
 
             case ("erp", "customer"):
             {
                 var customer = await erp.UpsertCustomerAsync(Read<ErpCustomer>(command), cancellationToken);
-                return $"customer {customer.Number}";
+                return new($"customer {customer.Number}", customer.Number, customer.Blocked);
             }
 
             case ("erp", "salesOrder"):
             {
                 var order = await erp.SubmitSalesOrderAsync(Read<ErpSalesOrder>(command), cancellationToken);
-                return $"sales order {order.Number} ({order.Status})";
+                return new($"sales order {order.Number} ({order.Status})", order.Number, order.Status);
+            }
+
+            case ("erp", "submitOrder"):
+            {
+                // The customer first (idempotent by number), then the order (idempotent by external document number).
+                var p = Read<ErpOrderSubmission>(command);
+                if (p.Order.Lines.Any(l => string.IsNullOrWhiteSpace(l.Sku)))
+                {
+                    throw new ConnectorException("erp", FailureKind.Permanent, "MISSING_SKU", $"order {p.Order.ExternalDocumentNumber} has lines without a SKU; the ERP books items by SKU");
+                }
+
+                await erp.UpsertCustomerAsync(p.Customer, cancellationToken);
+                var order = await erp.SubmitSalesOrderAsync(p.Order, cancellationToken);
+                return new($"sales order {order.Number} ({order.Status})", order.Number, order.Status);
+            }
+
+            case ("erp", "cancelOrder"):
+            {
+                var number = Read<string>(command);
+                var cancelled = await erp.CancelSalesOrderAsync(number, cancellationToken);
+                return new(cancelled ? $"sales order {number} cancelled" : $"no sales order {number} to cancel", number, "Cancelled");
+            }
+
+            case ("shopify", "syncStatus"):
+            {
+                var p = Read<ShopifySyncStatus>(command);
+                if (p.RemoveTags.Count > 0)
+                {
+                    await shopify.RemoveOrderTagsAsync(p.Shop, p.OrderId, p.RemoveTags, cancellationToken);
+                }
+
+                await shopify.AddOrderTagsAsync(p.Shop, p.OrderId, p.AddTags, cancellationToken);
+                foreach (var (key, value) in p.Metafields)
+                {
+                    await shopify.SetOrderMetafieldAsync(p.Shop, p.OrderId, "retail_sync", key, value, cancellationToken);
+                }
+
+                return new($"order {p.OrderId} tagged {string.Join(",", p.AddTags)}", p.OrderId, null);
             }
 
             case ("erp", "creditMemo"):
-                return $"credit memo {await erp.CreateCreditMemoAsync(Read<ErpCreditMemo>(command), cancellationToken)}";
+            {
+                var number = await erp.CreateCreditMemoAsync(Read<ErpCreditMemo>(command), cancellationToken);
+                return new($"credit memo {number}", number, null);
+            }
 
             case ("shopify", "tagsAdd"):
             {
                 var p = Read<ShopifyTags>(command);
                 await shopify.AddOrderTagsAsync(p.Shop, p.OrderId, p.Tags, cancellationToken);
-                return $"tags added to order {p.OrderId}";
+                return new($"tags added to order {p.OrderId}", p.OrderId, null);
             }
 
             case ("shopify", "inventorySet"):
@@ -64,7 +106,7 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
                 var p = Read<ShopifyInventorySet>(command);
                 var outcome = await shopify.SetAvailableAsync(p.Shop, p.InventoryItemId, p.LocationId, p.Quantity, p.ChangeFrom, p.IdempotencyKey, cancellationToken: cancellationToken);
                 return outcome == InventorySetOutcome.Applied
-                    ? $"available set to {p.Quantity}"
+                    ? new($"available set to {p.Quantity}", p.InventoryItemId, null)
                     : throw new ConnectorException("shopify", FailureKind.Conflict, "CHANGE_FROM_QUANTITY_STALE", "Shopify holds another quantity than expected");
             }
 
@@ -76,6 +118,12 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
     private static T Read<T>(OutboundCommand command) =>
         JsonSerializer.Deserialize<T>(command.Payload, Json) ?? throw new ConnectorException(command.System, FailureKind.Permanent, "BAD_PAYLOAD", "empty payload");
 }
+
+public sealed record CommandResult(string Summary, string? ExternalId, string? ExternalStatus);
+
+public sealed record ErpOrderSubmission(ErpCustomer Customer, ErpSalesOrder Order);
+
+public sealed record ShopifySyncStatus(string Shop, string OrderId, IReadOnlyList<string> AddTags, IReadOnlyList<string> RemoveTags, IReadOnlyDictionary<string, string> Metafields);
 
 public sealed record CrmUpsert(string SObject, string ExternalIdField, JsonObject Record);
 

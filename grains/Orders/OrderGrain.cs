@@ -1,20 +1,37 @@
 using System.Collections.Immutable;
 using RetailSync.Intake;
 using RetailSync.Model;
+using RetailSync.Operations;
 using RetailSync.Platform;
 
 namespace RetailSync.Orders;
 
+/// <summary>
+/// One order: intake of Shopify's payloads, the lifecycle (<see cref="OrderStateMachine"/>), and an
+/// outbox of the commands each change implies, persisted with the change in one write and sent
+/// afterwards, one at a time per system so that they reach each system in order.
+/// </summary>
 public sealed class OrderGrain(
     [PersistentState("order", StorageNames.State)] IPersistentState<OrderState> state,
-    TimeProvider clock) : Grain, IOrderGrain
+    TimeProvider clock) : Grain, IOrderGrain, ICommandOwner
 {
     private OrderState S => state.State;
 
-    public Task<IntakeOutcome> ReceiveOrderAsync(ShopifyDelivery delivery, Order order)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // After a crash or a move, planned commands may not have been sent: send them now.
+        if (S.Outbox.Any(e => e.EndedAt is null))
+        {
+            this.AsReference<IOrderGrain>().DispatchAsync().Ignore();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<IntakeOutcome> ReceiveOrderAsync(ShopifyDelivery delivery, Order order)
     {
         var created = S.Order is null;
-        return this.ReceiveAsync(state, S.Journal, delivery, () =>
+        var outcome = await this.ReceiveAsync(state, S.Journal, delivery, () =>
         {
             var outcome = OrderIntakeRules.Decide(S.Order, order);
             if (outcome == IntakeOutcome.Applied)
@@ -22,6 +39,7 @@ public sealed class OrderGrain(
                 S.Order = S.Redacted ? OrderIntakeRules.Redact(order) : order;
                 S.Shop ??= delivery.Shop;
                 S.Tenant ??= delivery.Tenant;
+                S.ReceivedAt ??= delivery.ReceivedAt;
                 var shopify = S.Systems[SystemNames.Shopify];
                 shopify.ExternalId = order.OrderId;
                 shopify.LastSyncedAt = delivery.ReceivedAt;
@@ -30,11 +48,174 @@ public sealed class OrderGrain(
             return outcome;
         }, outcome => outcome == IntakeOutcome.Stale
             ? $"updated_at {order.UpdatedAt:O} is older than applied {S.Order!.UpdatedAt:O}"
-            : $"{(created ? "created" : "updated")} at updated_at {order.UpdatedAt:O}, financial {order.FinancialStatus ?? "-"}, fulfilment {order.FulfillmentStatus ?? "-"}{(order.CancelledAt is null ? "" : ", cancelled")}");
+            : $"{(created ? "created" : "updated")} at updated_at {order.UpdatedAt:O}, financial {order.FinancialStatus ?? "-"}, fulfilment {order.FulfillmentStatus ?? "-"}{(order.CancelledAt is null ? "" : ", cancelled")}",
+            then: () => Plan(S.Order!, delivery.DedupeKey));
+        if (S.Outbox.Any(e => e.EndedAt is null && !e.Sent))
+        {
+            // Answer the webhook first; the commands go out in the next turn.
+            this.AsReference<IOrderGrain>().DispatchAsync().Ignore();
+        }
+
+        return outcome;
     }
 
-    public Task<IntakeOutcome> ReceiveFulfillmentAsync(ShopifyDelivery delivery, Fulfillment fulfillment) =>
-        this.ReceiveAsync(state, S.Journal, delivery, () =>
+    /// <summary>What a newly applied Shopify payload asks of the other systems.</summary>
+    private void Plan(Order order, string correlationId)
+    {
+        if (S.Status == OrderStatus.Received && !S.Outbox.Any(e => e.Command.Operation == "submitOrder"))
+        {
+            Fire(OrderTrigger.SubmitToErp, $"submitting to the ERP as {order.OrderId}");
+            Enqueue("erp", "submitOrder", OrderPropagation.ErpSubmission(S.Shop!, order), correlationId);
+        }
+
+        if (order.CancelledAt is not null && !S.CancelRequested)
+        {
+            S.CancelRequested = true;
+            if (OrderStatus.Shipped(S.Status))
+            {
+                S.Journal.Record(clock.GetUtcNow(), "decision", $"cancelled in Shopify after shipment ({S.Status}): raised for operations", correlationId);
+                S.CancelAfterShipment = true;
+            }
+            else
+            {
+                S.Journal.Record(clock.GetUtcNow(), "decision", "cancelled in Shopify: cancelling in the ERP", correlationId);
+                Enqueue("erp", "cancelOrder", order.OrderId, correlationId);
+            }
+        }
+    }
+
+    private void Enqueue<T>(string system, string operation, T payload, string? correlationId, string? suffix = null)
+    {
+        var key = $"{system}:{operation}:{S.Shop}:{S.Order!.OrderId}{(suffix is null ? "" : ":" + suffix)}";
+        if (S.Outbox.Any(e => e.Key == key))
+        {
+            return;
+        }
+
+        var command = OutboundExecutor.Command(system, operation, payload, correlationId) with { ReplyTo = this.GetGrainId().ToString() };
+        S.Outbox.Add(new OutboxEntry { Key = key, Command = command, PlannedAt = clock.GetUtcNow() });
+        S.Systems[system == "erp" ? SystemNames.Erp : system == "crm" ? SystemNames.Crm : SystemNames.Shopify].Status = "Pending";
+    }
+
+    private void Fire(OrderTrigger trigger, string why)
+    {
+        if (!OrderStateMachine.TryFire(S.Status, trigger, out var next))
+        {
+            S.Journal.Record(clock.GetUtcNow(), "decision", $"{trigger} ignored in status {S.Status}", null);
+            return;
+        }
+
+        S.Journal.Record(clock.GetUtcNow(), "status", $"{S.Status} → {next}: {why}", null);
+        S.Status = next;
+        GrainFactory.GetGrain<IKpiGrain>("kpis").OrderStatusChangedAsync(next, clock.GetUtcNow() - (S.ReceivedAt ?? clock.GetUtcNow())).Ignore();
+    }
+
+    public async Task DispatchAsync()
+    {
+        if (S.CancelAfterShipment && !S.CancelExceptionRaised)
+        {
+            S.CancelExceptionRaised = true;
+            await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RaiseAsync(new OpsException(
+                $"order:cancelAfterShipment:{S.Shop}:{S.Order!.OrderId}", "erp", "cancelOrder", S.Order.OrderId, "SHIPPED",
+                $"Order {S.Order.Name ?? S.Order.OrderId} was cancelled in Shopify after it shipped ({S.Status}); arrange a return or refund.",
+                0, null, $"order:{S.Shop}:{S.Order.OrderId}", clock.GetUtcNow(), "Open", null, null));
+            await this.WriteOrForgetAsync(state);
+        }
+
+        // One command in flight per system keeps each system's changes in order.
+        foreach (var next in S.Outbox.Where(e => e.EndedAt is null).GroupBy(e => e.Command.System).Select(g => g.First()).ToList())
+        {
+            var view = await GrainFactory.GetGrain<IOutboundCommandGrain>(next.Key).SubmitAsync(next.Command);
+            if (!next.Sent)
+            {
+                next.Sent = true;
+                GrainFactory.GetGrain<IKpiGrain>("kpis").CommandStartedAsync(next.Command.System, next.Key, next.PlannedAt).Ignore();
+            }
+
+            if (view.Status is CommandStatus.Succeeded or CommandStatus.Failed)
+            {
+                // It had already ended (a resend after a crash): take the outcome in now.
+                await CommandEndedAsync(view);
+                return;
+            }
+        }
+    }
+
+    public async Task CommandEndedAsync(CommandView command)
+    {
+        var entry = S.Outbox.FirstOrDefault(e => e.Key == command.Key);
+        if (entry is null || entry.EndedAt is not null)
+        {
+            // Unknown or already taken in: still acknowledge, so the command stops telling us.
+            await GrainFactory.GetGrain<IOutboundCommandGrain>(command.Key).AcknowledgeAsync();
+            return;
+        }
+
+        var now = clock.GetUtcNow();
+        var succeeded = command.Status == CommandStatus.Succeeded;
+        entry.EndedAt = now;
+        entry.Succeeded = succeeded;
+        S.Journal.Record(now, $"{entry.Command.System}:{entry.Command.Operation}",
+            succeeded ? $"done after {command.Attempts} attempt(s): {command.Result}" : $"failed after {command.Attempts} attempt(s): {command.LastError}", command.Key);
+        GrainFactory.GetGrain<IKpiGrain>("kpis").CommandEndedAsync(entry.Command.System, entry.Key, succeeded, now).Ignore();
+        Apply(entry, command, now);
+        await this.WriteOrForgetAsync(state);
+        await GrainFactory.GetGrain<IOutboundCommandGrain>(command.Key).AcknowledgeAsync();
+        await DispatchAsync();
+    }
+
+    /// <summary>What a command's outcome means for the order and which commands it implies.</summary>
+    private void Apply(OutboxEntry entry, CommandView command, DateTimeOffset now)
+    {
+        var succeeded = command.Status == CommandStatus.Succeeded;
+        var system = entry.Command.System switch
+        {
+            "erp" => S.Systems[SystemNames.Erp],
+            "crm" => S.Systems[SystemNames.Crm],
+            _ => S.Systems[SystemNames.Shopify],
+        };
+        system.Status = succeeded ? "Synced" : "Failed";
+        system.Error = succeeded ? null : command.LastError;
+        if (succeeded)
+        {
+            system.LastSyncedAt = now;
+        }
+
+        switch (entry.Command.Operation)
+        {
+            case "submitOrder" when succeeded:
+                S.Systems[SystemNames.Erp].ExternalId = command.ExternalId;
+                S.ErpNumber = command.ExternalId;
+                Fire(OrderTrigger.ErpAccepted, $"ERP sales order {command.ExternalId} ({command.ExternalStatus})");
+                Propagate(entry.Command.CorrelationId);
+                break;
+            case "submitOrder":
+                Fire(OrderTrigger.ErpRejected, $"ERP refused: {command.LastError}");
+                Propagate(entry.Command.CorrelationId);
+                break;
+            case "cancelOrder" when succeeded:
+                Fire(OrderTrigger.Cancel, command.Result ?? "cancelled in the ERP");
+                Propagate(entry.Command.CorrelationId);
+                break;
+            case "syncStatus" when succeeded:
+                S.ShopifyStatusTag = OrderPropagation.TagPrefix + entry.Key.Split(':')[^1].ToLowerInvariant();
+                break;
+            case "upsert" when succeeded:
+                S.Systems[SystemNames.Crm].ExternalId = command.ExternalId;
+                break;
+        }
+    }
+
+    /// <summary>Tell Shopify (tag + metafield) and the CRM (order record) the order's new status.</summary>
+    private void Propagate(string? correlationId)
+    {
+        var order = S.Order!;
+        Enqueue("shopify", "syncStatus", OrderPropagation.ShopifyStatus(S.Shop!, order, S.Status, S.ShopifyStatusTag, S.ErpNumber), correlationId, S.Status);
+        Enqueue("crm", "upsert", OrderPropagation.CrmOrder(order, S.Status, S.ErpNumber), correlationId, S.Status);
+    }
+
+    public async Task<IntakeOutcome> ReceiveFulfillmentAsync(ShopifyDelivery delivery, Fulfillment fulfillment) =>
+        await this.ReceiveAsync(state, S.Journal, delivery, () =>
         {
             var existing = S.Fulfillments.FindIndex(f => f.FulfillmentId == fulfillment.FulfillmentId);
             if (existing >= 0 && fulfillment.UpdatedAt < S.Fulfillments[existing].UpdatedAt)
@@ -80,7 +261,9 @@ public sealed class OrderGrain(
         var systems = ImmutableDictionary.CreateRange(S.Systems.Select(kv =>
             KeyValuePair.Create(kv.Key, new SystemSyncView(kv.Value.Status, kv.Value.ExternalId, kv.Value.LastSyncedAt, kv.Value.Error))));
         return Task.FromResult<OrderView?>(new OrderView(
-            shop, orderId, S.Status, systems, S.Order!, [.. S.Fulfillments], [.. S.Journal.Timeline], S.Redacted));
+            shop, orderId, S.Status, systems, S.Order!, [.. S.Fulfillments], [.. S.Journal.Timeline], S.Redacted,
+            [.. S.Outbox.Select(e => new OutboxItemView(e.Key, e.Command.System, e.Command.Operation,
+                e.EndedAt is null ? (e.Sent ? "Sent" : "Planned") : e.Succeeded ? "Succeeded" : "Failed", e.PlannedAt, e.EndedAt))]));
     }
 }
 
@@ -88,7 +271,7 @@ public sealed class OrderGrain(
 public sealed class OrderState
 {
     [Id(0)] public Order? Order { get; set; }
-    [Id(1)] public string Status { get; set; } = "Received";
+    [Id(1)] public string Status { get; set; } = OrderStatus.Received;
     [Id(2)] public Dictionary<string, SystemSync> Systems { get; set; } = new()
     {
         [SystemNames.Shopify] = new SystemSync { Status = "Synced" },
@@ -100,6 +283,26 @@ public sealed class OrderState
     [Id(5)] public bool Redacted { get; set; }
     [Id(6)] public string? Shop { get; set; }
     [Id(7)] public string? Tenant { get; set; }
+    [Id(8)] public List<OutboxEntry> Outbox { get; set; } = [];
+    [Id(9)] public DateTimeOffset? ReceivedAt { get; set; }
+    [Id(10)] public string? ErpNumber { get; set; }
+    [Id(11)] public string? ShopifyStatusTag { get; set; }
+    [Id(12)] public bool CancelRequested { get; set; }
+    [Id(13)] public bool CancelAfterShipment { get; set; }
+    [Id(14)] public bool CancelExceptionRaised { get; set; }
+}
+
+[GenerateSerializer, Alias("RetailSync.Orders.OutboxEntry")]
+public sealed class OutboxEntry
+{
+    [Id(0)] public string Key { get; set; } = "";
+    [Id(1)] public OutboundCommand Command { get; set; } = null!;
+    [Id(2)] public DateTimeOffset PlannedAt { get; set; }
+    [Id(3)] public DateTimeOffset? EndedAt { get; set; }
+    [Id(4)] public bool Succeeded { get; set; }
+
+    /// <summary>Whether it was handed to its command grain; handing it again is harmless (same key).</summary>
+    [Id(5)] public bool Sent { get; set; }
 }
 
 [GenerateSerializer, Alias("RetailSync.Orders.SystemSync")]

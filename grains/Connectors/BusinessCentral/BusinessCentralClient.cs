@@ -121,6 +121,27 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
         }
     }
 
+    public async Task<bool> CancelSalesOrderAsync(string externalDocumentNumber, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            if (await FindSalesOrderAsync(externalDocumentNumber, cancellationToken) is not { } current)
+            {
+                return false;
+            }
+
+            try
+            {
+                await SendAsync(HttpMethod.Delete, Company($"salesOrders({current.Id})"), null, current.ETag, cancellationToken);
+                return true;
+            }
+            catch (ConnectorException ex) when (ex.Kind == FailureKind.Conflict && attempt < ConflictRetries)
+            {
+                // Changed since we read it: read again (it may have been shipped meanwhile, which the ERP then refuses).
+            }
+        }
+    }
+
     public async Task<string> CreateCreditMemoAsync(ErpCreditMemo memo, CancellationToken cancellationToken = default)
     {
         if (await FirstAsync("salesCreditMemos", $"externalDocumentNumber eq {Literal(memo.ExternalDocumentNumber)}", null, cancellationToken) is { } existing)

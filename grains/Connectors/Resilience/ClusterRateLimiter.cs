@@ -6,6 +6,13 @@ namespace RetailSync.Connectors.Resilience;
 /// <summary>A <see cref="RateLimiter"/> whose budget is the cluster's, kept by <see cref="IRateBudgetGrain"/>.</summary>
 public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func<double> perSecond, TimeProvider clock) : RateLimiter
 {
+    /// <summary>
+    /// How late a request may go out after its slot. A request woken later than this (a GC pause, a
+    /// busy thread pool) takes a new slot instead, so late requests never bunch up with the ones
+    /// scheduled after them and push a one-second window over the vendor's limit.
+    /// </summary>
+    public static readonly TimeSpan Tolerance = TimeSpan.FromMilliseconds(20);
+
     public override TimeSpan? IdleDuration => null;
 
     public override RateLimiterStatistics? GetStatistics() => null;
@@ -21,13 +28,21 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
             return Granted.Instance;
         }
 
-        var wait = await grains.GetGrain<IRateBudgetGrain>(system).ReserveAsync(permitCount, rate);
-        if (wait > TimeSpan.Zero)
+        var budget = grains.GetGrain<IRateBudgetGrain>(system);
+        while (true)
         {
-            await Task.Delay(wait, clock, cancellationToken);
-        }
+            var wait = await budget.ReserveAsync(permitCount, rate);
+            var slot = clock.GetUtcNow() + wait;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, clock, cancellationToken);
+            }
 
-        return Granted.Instance;
+            if (clock.GetUtcNow() - slot <= Tolerance)
+            {
+                return Granted.Instance;
+            }
+        }
     }
 
     private sealed class Granted : RateLimitLease

@@ -59,11 +59,20 @@ public static class ShopifyFixtures
     public static HttpRequestMessage Delivery(string topic, string json, string? eventId = null) =>
         Delivery(topic, Encoding.UTF8.GetBytes(json), eventId);
 
-    /// <summary>A copy of an order payload with another id and updated_at, for scenarios on fresh orders.</summary>
-    public static byte[] OrderVariant(string file, long orderId, DateTimeOffset updatedAt, string? email = null)
+    /// <summary>
+    /// A copy of an order payload with another id and updated_at, for scenarios on fresh orders. Shopify's
+    /// sample payloads all carry a cancelled_at; it is cleared unless the scenario is a cancellation.
+    /// </summary>
+    public static byte[] OrderVariant(string file, long orderId, DateTimeOffset updatedAt, string? email = null, bool cancelled = false)
     {
         var node = System.Text.Json.Nodes.JsonNode.Parse(Bytes(file))!.AsObject();
         node["id"] = orderId;
+        if (!cancelled)
+        {
+            node["cancelled_at"] = null;
+            node["cancel_reason"] = null;
+        }
+
         node["updated_at"] = updatedAt.ToString("yyyy-MM-ddTHH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture);
         if (email is not null)
         {

@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using RetailSync.Connectors;
+using RetailSync.Model;
+using RetailSync.Operations;
+
+namespace RetailSync.Orders;
+
+/// <summary>Pure mappings from the canonical order to what each system is told about it.</summary>
+public static class OrderPropagation
+{
+    public const string TagPrefix = "retailsync:";
+
+    /// <summary>Guests (no Shopify customer) are booked on one web customer per shop.</summary>
+    public static ErpCustomer ErpCustomer(string shop, Order order)
+    {
+        if (order.Customer is { } c)
+        {
+            var name = string.Join(' ', new[] { c.FirstName, c.LastName }.Where(n => !string.IsNullOrWhiteSpace(n)));
+            var address = c.DefaultAddress ?? order.BillingAddress;
+            return new ErpCustomer($"SHOPIFY-{c.CustomerId}", name.Length > 0 ? name : c.Email ?? $"Shopify customer {c.CustomerId}",
+                c.Email ?? order.Email, c.Phone, address?.Line1, address?.City, address?.PostalCode, address?.CountryCode);
+        }
+
+        return new ErpCustomer($"WEB-{shop.Split('.')[0].ToUpperInvariant()}", $"Web guests of {shop}", null, null, null, null, null, null);
+    }
+
+    public static ErpOrderSubmission ErpSubmission(string shop, Order order)
+    {
+        var customer = ErpCustomer(shop, order);
+        return new ErpOrderSubmission(customer, new ErpSalesOrder(
+            order.OrderId,
+            customer.Number,
+            DateOnly.FromDateTime(order.CreatedAt.UtcDateTime),
+            order.Currency,
+            [.. order.Lines.Select(l => new ErpLine(l.Sku ?? "", l.Quantity, l.UnitPrice.Shop.Amount))]));
+    }
+
+    public static CrmUpsert CrmOrder(Order order, string status, string? erpNumber) => new("Order", "Shopify_Order_Id__c", new JsonObject
+    {
+        ["Shopify_Order_Id__c"] = order.OrderId,
+        ["Name"] = order.Name ?? order.OrderId,
+        ["Status"] = "Draft",
+        ["EffectiveDate"] = order.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        ["RetailSync_Status__c"] = status,
+        ["ERP_Order_Number__c"] = erpNumber,
+        ["Total_Amount__c"] = order.Total.Shop.Amount,
+        ["Currency__c"] = order.Currency,
+        ["Shopify_Customer_Id__c"] = order.Customer?.CustomerId,
+    });
+
+    public static ShopifySyncStatus ShopifyStatus(string shop, Order order, string status, string? previousTag, string? erpNumber)
+    {
+        var tag = TagPrefix + status.ToLowerInvariant();
+        var metafields = new Dictionary<string, string> { ["sync_status"] = status };
+        if (erpNumber is not null)
+        {
+            metafields["erp_order_no"] = erpNumber;
+        }
+
+        return new ShopifySyncStatus(shop, order.OrderId, [tag], previousTag is null || previousTag == tag ? [] : [previousTag], metafields);
+    }
+}

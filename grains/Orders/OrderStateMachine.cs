@@ -1,0 +1,78 @@
+namespace RetailSync.Orders;
+
+public static class OrderStatus
+{
+    public const string Received = "Received";
+    public const string SubmittedToErp = "SubmittedToErp";
+    public const string Accepted = "Accepted";
+    public const string Backordered = "Backordered";
+    public const string Rejected = "Rejected";
+    public const string OnHold = "OnHold";
+    public const string PartiallyFulfilled = "PartiallyFulfilled";
+    public const string Fulfilled = "Fulfilled";
+    public const string Cancelled = "Cancelled";
+    public const string Refunded = "Refunded";
+
+    public static readonly string[] All = [Received, SubmittedToErp, Accepted, Backordered, Rejected, OnHold, PartiallyFulfilled, Fulfilled, Cancelled, Refunded];
+
+    /// <summary>Statuses in which goods have left the warehouse: a cancellation can no longer be carried out by the ERP.</summary>
+    public static bool Shipped(string status) => status is PartiallyFulfilled or Fulfilled;
+}
+
+public enum OrderTrigger
+{
+    SubmitToErp,
+    ErpAccepted,
+    ErpBackordered,
+    ErpRejected,
+    ErpOnHold,
+    ShippedPartially,
+    ShippedFully,
+    Cancel,
+    Refund,
+}
+
+/// <summary>The order lifecycle in one table: every legal transition is listed, everything else is refused.</summary>
+public static class OrderStateMachine
+{
+    private static readonly Dictionary<(string From, OrderTrigger Trigger), string> Transitions = Build();
+
+    public static IEnumerable<(string From, OrderTrigger Trigger, string To)> Legal =>
+        Transitions.Select(t => (t.Key.From, t.Key.Trigger, t.Value));
+
+    public static bool TryFire(string from, OrderTrigger trigger, out string to) => Transitions.TryGetValue((from, trigger), out to!);
+
+    private static Dictionary<(string, OrderTrigger), string> Build()
+    {
+        var t = new Dictionary<(string, OrderTrigger), string>
+        {
+            [(OrderStatus.Received, OrderTrigger.SubmitToErp)] = OrderStatus.SubmittedToErp,
+            [(OrderStatus.SubmittedToErp, OrderTrigger.ErpAccepted)] = OrderStatus.Accepted,
+            [(OrderStatus.SubmittedToErp, OrderTrigger.ErpBackordered)] = OrderStatus.Backordered,
+            [(OrderStatus.SubmittedToErp, OrderTrigger.ErpRejected)] = OrderStatus.Rejected,
+            [(OrderStatus.SubmittedToErp, OrderTrigger.ErpOnHold)] = OrderStatus.OnHold,
+            [(OrderStatus.OnHold, OrderTrigger.ErpAccepted)] = OrderStatus.Accepted,
+            [(OrderStatus.OnHold, OrderTrigger.ErpRejected)] = OrderStatus.Rejected,
+            [(OrderStatus.Backordered, OrderTrigger.ErpAccepted)] = OrderStatus.Accepted,
+            // An operator fixed the cause and replayed the submission from the exception queue.
+            [(OrderStatus.Rejected, OrderTrigger.ErpAccepted)] = OrderStatus.Accepted,
+        };
+        foreach (var from in new[] { OrderStatus.Accepted, OrderStatus.Backordered, OrderStatus.PartiallyFulfilled })
+        {
+            t[(from, OrderTrigger.ShippedPartially)] = OrderStatus.PartiallyFulfilled;
+            t[(from, OrderTrigger.ShippedFully)] = OrderStatus.Fulfilled;
+        }
+
+        foreach (var from in new[] { OrderStatus.Received, OrderStatus.SubmittedToErp, OrderStatus.Accepted, OrderStatus.Backordered, OrderStatus.OnHold, OrderStatus.Rejected })
+        {
+            t[(from, OrderTrigger.Cancel)] = OrderStatus.Cancelled;
+        }
+
+        foreach (var from in new[] { OrderStatus.Accepted, OrderStatus.PartiallyFulfilled, OrderStatus.Fulfilled, OrderStatus.Cancelled })
+        {
+            t[(from, OrderTrigger.Refund)] = OrderStatus.Refunded;
+        }
+
+        return t;
+    }
+}

@@ -1,0 +1,125 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RetailSync.Tests.Infrastructure;
+
+namespace RetailSync.Tests.Orders;
+
+/// <summary>The central workflow in the embedded default: Shopify → ERP → Shopify and CRM, over HTTP to the sandbox.</summary>
+[Collection(SandboxCollection.Name)]
+public sealed class OrderLifecycleTests(SandboxHostFixture sandbox) : IAsyncLifetime
+{
+    private const string Shop = ShopifyFixtures.Shop;
+
+    public async Task InitializeAsync()
+    {
+        await sandbox.ResetAsync();
+        sandbox.BcSim.SeedItem("IPOD2008PINK", "iPod Nano 8GB pink", 199m, 100m);
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    private static long NewId() => Random.Shared.NextInt64(1_000_000_000, 9_000_000_000);
+
+    private async Task<JsonElement> WaitForAsync(long orderId, Func<JsonElement, bool> done, string what)
+    {
+        JsonElement last = default;
+        try
+        {
+            await Eventually.TrueAsync(async () =>
+            {
+                var (status, order) = await sandbox.Http.GetApiAsync($"/api/v1/orders/{Shop}/{orderId}");
+                last = order;
+                return status == HttpStatusCode.OK && done(order);
+            }, TimeSpan.FromSeconds(30), what);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}; last seen: status {(last.ValueKind == JsonValueKind.Object ? last.GetProperty("status").GetString() : "-")}, systems {(last.ValueKind == JsonValueKind.Object ? last.GetProperty("systems").GetRawText() : "-")}, outbox {(last.ValueKind == JsonValueKind.Object ? last.GetProperty("outbox").GetRawText() : "-")}", ex);
+        }
+
+        return last;
+    }
+
+    private static bool AllSynced(JsonElement order) =>
+        order.GetProperty("systems").EnumerateObject().All(s => s.Value.GetProperty("status").GetString() == "Synced");
+
+    [Fact]
+    public async Task a_shopify_order_becomes_one_erp_sales_order_a_crm_order_and_a_shopify_tag_and_is_accepted()
+    {
+        var id = NewId();
+        sandbox.ShopifySim.SeedOrder(id.ToString(System.Globalization.CultureInfo.InvariantCulture), "#9999");
+        var body = ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", id, DateTimeOffset.UtcNow);
+        Assert.Equal(HttpStatusCode.OK, (await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", body, eventId: "c-" + id))).StatusCode);
+        // Shopify delivers it again: nothing more may happen.
+        Assert.Equal(HttpStatusCode.OK, (await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", body, eventId: "c-" + id))).StatusCode);
+
+        var order = await WaitForAsync(id, o => o.GetProperty("status").GetString() == "Accepted" && AllSynced(o), "order accepted and synced everywhere");
+
+        var erpOrders = sandbox.BcSim.Entities("salesOrders").Where(o => o["externalDocumentNumber"]!.GetValue<string>() == id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var erpOrder = Assert.Single(erpOrders);
+        Assert.Equal(erpOrder["number"]!.GetValue<string>(), order.GetProperty("systems").GetProperty("erp").GetProperty("externalId").GetString());
+        var crmOrder = Assert.Single(sandbox.SalesforceSim.Records("Order"), o => o["Shopify_Order_Id__c"]!.GetValue<string>() == id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("Accepted", crmOrder["RetailSync_Status__c"]!.GetValue<string>());
+        Assert.Equal(erpOrder["number"]!.GetValue<string>(), crmOrder["ERP_Order_Number__c"]!.GetValue<string>());
+        var shopify = (await sandbox.Http.GetFromJsonAsync<JsonElement>("/sandbox/state")).GetProperty("shopify").GetProperty("orders").EnumerateArray()
+            .Single(o => o.GetProperty("id").GetString() == id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Contains("retailsync:accepted", shopify.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(erpOrder["number"]!.GetValue<string>(), shopify.GetProperty("metafields").GetProperty("retail_sync.erp_order_no").GetString());
+
+        var steps = order.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ToList();
+        Assert.Equal(["shopify:orders/create", "status", "erp:submitOrder", "status", "crm:upsert", "shopify:syncStatus"],
+            steps.Take(4).Concat(steps.Skip(4).Order()).ToList());
+    }
+
+    [Fact]
+    public async Task a_cancellation_before_shipment_cancels_in_the_erp_and_is_told_to_shopify_and_the_crm()
+    {
+        var id = NewId();
+        var idText = id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        sandbox.ShopifySim.SeedOrder(idText, "#1");
+        var created = DateTimeOffset.UtcNow;
+        await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", id, created)));
+        await WaitForAsync(id, o => o.GetProperty("status").GetString() == "Accepted" && AllSynced(o), "accepted");
+
+        var cancelled = JsonNode.Parse(ShopifyFixtures.OrderVariant("orders_cancelled__hookdeck-2024-10.json", id, created.AddMinutes(1), cancelled: true))!;
+        cancelled["cancelled_at"] = created.AddMinutes(1).ToString("O");
+        await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("orders/cancelled", System.Text.Encoding.UTF8.GetBytes(cancelled.ToJsonString())));
+
+        var order = await WaitForAsync(id, o => o.GetProperty("status").GetString() == "Cancelled" && AllSynced(o), "cancelled everywhere");
+        Assert.DoesNotContain(sandbox.BcSim.Entities("salesOrders"), o => o["externalDocumentNumber"]!.GetValue<string>() == idText);
+        Assert.Equal("Cancelled", Assert.Single(sandbox.SalesforceSim.Records("Order"), o => o["Shopify_Order_Id__c"]!.GetValue<string>() == idText)["RetailSync_Status__c"]!.GetValue<string>());
+        var tags = (await sandbox.Http.GetFromJsonAsync<JsonElement>("/sandbox/state")).GetProperty("shopify").GetProperty("orders").EnumerateArray()
+            .Single(o => o.GetProperty("id").GetString() == idText).GetProperty("tags").EnumerateArray().Select(t => t.GetString()).ToList();
+        Assert.Contains("retailsync:cancelled", tags);
+        Assert.DoesNotContain("retailsync:accepted", tags);
+        Assert.Contains(order.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("kind").GetString() == "erp:cancelOrder");
+    }
+
+    [Fact]
+    public async Task an_erp_refusal_rejects_the_order_raises_it_for_operations_and_tells_shopify()
+    {
+        var id = NewId();
+        var idText = id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        sandbox.ShopifySim.SeedOrder(idText, "#2");
+        var node = JsonNode.Parse(ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", id, DateTimeOffset.UtcNow))!;
+        foreach (var line in node["line_items"]!.AsArray())
+        {
+            line!["sku"] = "DISCONTINUED-1";
+        }
+
+        await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", System.Text.Encoding.UTF8.GetBytes(node.ToJsonString())));
+        var order = await WaitForAsync(id, o => o.GetProperty("status").GetString() == "Rejected"
+            && o.GetProperty("systems").GetProperty("shopify").GetProperty("status").GetString() == "Synced", "rejected and told to Shopify");
+        Assert.Equal("Failed", order.GetProperty("systems").GetProperty("erp").GetProperty("status").GetString());
+        Assert.Contains("DISCONTINUED-1", order.GetProperty("systems").GetProperty("erp").GetProperty("error").GetString(), StringComparison.Ordinal);
+
+        var (_, exceptions) = await sandbox.Http.GetApiAsync("/api/v1/ops/exceptions");
+        Assert.Contains(exceptions.GetProperty("items").EnumerateArray(), e => e.GetProperty("id").GetString() == $"erp:submitOrder:{Shop}:{idText}"
+            && e.GetProperty("vendorCode").GetString() == "Application_FieldValidationException");
+
+        var (_, kpis) = await sandbox.Http.GetApiAsync("/api/v1/kpis");
+        Assert.True(kpis.GetProperty("ordersByStatus").GetProperty("Rejected").GetInt64() >= 1);
+    }
+}
