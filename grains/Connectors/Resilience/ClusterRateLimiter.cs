@@ -4,14 +4,18 @@ using RetailSync.Platform;
 namespace RetailSync.Connectors.Resilience;
 
 /// <summary>A <see cref="RateLimiter"/> whose budget is the cluster's, kept by <see cref="IRateBudgetGrain"/>.</summary>
-public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func<double> perSecond, TimeProvider clock) : RateLimiter
+/// <param name="perSecond">The vendor's limit.</param>
+/// <param name="headroom">The share of it we schedule (below 1).</param>
+public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func<double> perSecond, Func<double> headroom, TimeProvider clock) : RateLimiter
 {
     /// <summary>
-    /// How late a request may go out after its slot. A request woken later than this (a GC pause, a
-    /// busy thread pool) takes a new slot instead, so late requests never bunch up with the ones
-    /// scheduled after them and push a one-second window over the vendor's limit.
+    /// How late a request may go out after its slot. A request woken later (a GC pause, a busy thread
+    /// pool) takes a new slot instead, so late requests never bunch up with the ones scheduled after
+    /// them: scheduling at h × limit, a second holds at most h × limit × (1 + tolerance) requests,
+    /// which stays under the limit while tolerance ≤ (1 − h) / h; we keep half of that, at most 50 ms.
     /// </summary>
-    public static readonly TimeSpan Tolerance = TimeSpan.FromMilliseconds(20);
+    public static TimeSpan Tolerance(double headroom) =>
+        TimeSpan.FromSeconds(Math.Clamp((1 - headroom) / headroom / 2, 0.001, 0.05));
 
     public override TimeSpan? IdleDuration => null;
 
@@ -22,7 +26,9 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
     {
-        var rate = perSecond();
+        var share = headroom();
+        var rate = perSecond() * share;
+        var tolerance = Tolerance(share);
         if (rate <= 0)
         {
             return Granted.Instance;
@@ -38,7 +44,7 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
                 await Task.Delay(wait, clock, cancellationToken);
             }
 
-            if (clock.GetUtcNow() - slot <= Tolerance)
+            if (clock.GetUtcNow() - slot <= tolerance)
             {
                 return Granted.Instance;
             }

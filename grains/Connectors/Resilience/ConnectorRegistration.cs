@@ -42,7 +42,7 @@ public static class ConnectorRegistration
             var health = sp.GetRequiredService<ConnectorHealth>();
             var clock = sp.GetRequiredService<TimeProvider>();
             var limiter = new ClusterRateLimiter(sp.GetRequiredService<IGrainFactory>(), system,
-                () => limit(options.CurrentValue) * options.CurrentValue.RateLimitHeadroom, clock);
+                () => limit(options.CurrentValue), () => options.CurrentValue.RateLimitHeadroom, clock);
 
             pipeline
                 .AddTimeout(TimeSpan.FromSeconds(60))

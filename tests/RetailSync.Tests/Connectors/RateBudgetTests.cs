@@ -42,7 +42,7 @@ public sealed class RateBudgetTests(ITestOutputHelper output)
         await using var host = await InProcessHost.StartEmbeddedAsync(
             "--RetailSync:Dashboard:Enabled=false",
             $"--RetailSync:Connectors:Salesforce:RequestsPerSecond={limit}",
-            "--RetailSync:Connectors:RateLimitHeadroom=0.9");
+            "--RetailSync:Connectors:RateLimitHeadroom=0.95");
         (await host.Http.PostAsJsonAsync("/sandbox/faults", new { system = SandboxApi.Salesforce, rateLimitPerSecond = limit })).EnsureSuccessStatusCode();
         var crm = host.App.Services.GetRequiredService<ICrm>();
         // Connections, JIT and the budget grain's activation are not what this measures.
