@@ -18,6 +18,10 @@ public static class OperationsApi
             TypedResults.Ok(new { items = await grains.GetGrain<IExceptionQueueGrain>(Queue).ListAsync(includeResolved ?? false) }));
         ops.MapGet("/exceptions/{id}", async Task<Results<Ok<OpsException>, ProblemHttpResult>> (string id, IClusterClient grains) =>
             await grains.GetGrain<IExceptionQueueGrain>(Queue).GetAsync(id) is { } e ? TypedResults.Ok(e) : NotFound(id));
+        ops.MapGet("/commands/{key}", async Task<Results<Ok<CommandView>, ProblemHttpResult>> (string key, IClusterClient grains) =>
+            await grains.GetGrain<IOutboundCommandGrain>(key).GetAsync() is { } c
+                ? TypedResults.Ok(c)
+                : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No command {key}."));
         ops.MapPost("/exceptions/{id}/retry", async Task<Results<Ok<RetryAnswer>, ProblemHttpResult>> (string id, IClusterClient grains) =>
         {
             var queue = grains.GetGrain<IExceptionQueueGrain>(Queue);

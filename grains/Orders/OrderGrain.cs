@@ -13,9 +13,17 @@ namespace RetailSync.Orders;
 /// </summary>
 public sealed class OrderGrain(
     [PersistentState("order", StorageNames.State)] IPersistentState<OrderState> state,
-    TimeProvider clock) : Grain, IOrderGrain, ICommandOwner
+    TimeProvider clock) : Grain, IOrderGrain, ICommandOwner, IRemindable
 {
+    private const string OutboxReminder = "outbox";
+    private static readonly TimeSpan DispatchRetry = TimeSpan.FromSeconds(2);
+    private bool reminderRegistered;
+    private IGrainTimer? retryTimer;
+
     private OrderState S => state.State;
+
+    /// <summary>Resends what is unfinished: covers a dispatch that failed and an outcome that never arrived.</summary>
+    public Task ReceiveReminder(string reminderName, TickStatus status) => DispatchAsync();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -112,6 +120,42 @@ public sealed class OrderGrain(
 
     public async Task DispatchAsync()
     {
+        try
+        {
+            await DispatchOnceAsync();
+        }
+        catch (Exception)
+        {
+            // A command grain on a silo that just died, a timeout: try again shortly while active;
+            // the reminder covers the case where this activation goes too.
+            retryTimer?.Dispose();
+            retryTimer = this.RegisterGrainTimer(async () =>
+            {
+                retryTimer?.Dispose();
+                retryTimer = null;
+                await DispatchAsync();
+            }, new GrainTimerCreationOptions(DispatchRetry, Timeout.InfiniteTimeSpan));
+        }
+    }
+
+    private async Task DispatchOnceAsync()
+    {
+        var unfinished = S.Outbox.Any(e => e.EndedAt is null);
+        if (unfinished && !reminderRegistered)
+        {
+            await this.RegisterOrUpdateReminder(OutboxReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            reminderRegistered = true;
+        }
+        else if (!unfinished && !S.CancelAfterShipment)
+        {
+            if (await this.GetReminder(OutboxReminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+
+            reminderRegistered = false;
+        }
+
         if (S.CancelAfterShipment && !S.CancelExceptionRaised)
         {
             S.CancelExceptionRaised = true;
@@ -134,7 +178,7 @@ public sealed class OrderGrain(
 
             if (view.Status is CommandStatus.Succeeded or CommandStatus.Failed)
             {
-                // It had already ended (a resend after a crash): take the outcome in now.
+                // It had already ended (a resend after a crash, a lost report): take the outcome in now.
                 await CommandEndedAsync(view);
                 return;
             }

@@ -1,0 +1,178 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using RetailSync.Sandbox;
+using RetailSync.Sandbox.BusinessCentral;
+using RetailSync.Sandbox.Salesforce;
+using RetailSync.Sandbox.Shopify;
+using RetailSync.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace RetailSync.Tests.Orders;
+
+/// <summary>
+/// Cluster mode on PostgreSQL with two silo processes and a sandbox: duplicated and reordered
+/// deliveries, 30% ERP errors, a throttled CRM and a silo killed mid-run. Every order must end
+/// accepted, exactly once in the ERP and in the CRM.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class OrderChaosTests(PostgresFixture postgres, ITestOutputHelper output)
+{
+    private const int Orders = 100;
+    private const string Shop = "chaos.myshopify.com";
+    private const string Secret = "chaos-webhook-secret";
+
+    [Fact]
+    public async Task every_order_ends_accepted_once_in_the_erp_and_the_crm_despite_faults_duplicates_and_a_killed_silo()
+    {
+        await using var sandbox = await InProcessHost.StartEmbeddedAsync("--RetailSync:Dashboard:Enabled=false");
+        var bc = sandbox.App.Services.GetRequiredService<BusinessCentralSimulator>();
+        var crm = sandbox.App.Services.GetRequiredService<SalesforceSimulator>();
+        var shopify = sandbox.App.Services.GetRequiredService<ShopifySimulator>();
+        bc.SeedItem("IPOD2008PINK", "iPod Nano 8GB pink", 199m, 100_000m);
+        var ids = Enumerable.Range(0, Orders).Select(i => 7_000_000_000L + i).ToList();
+        foreach (var id in ids)
+        {
+            shopify.SeedOrder(id.ToString(CultureInfo.InvariantCulture), null);
+        }
+
+        (await sandbox.Http.PostAsJsonAsync("/sandbox/faults", new { system = SandboxApi.BusinessCentral, errorRate = 0.3 })).EnsureSuccessStatusCode();
+        (await sandbox.Http.PostAsJsonAsync("/sandbox/faults", new { system = SandboxApi.Salesforce, rateLimitPerSecond = 40 })).EnsureSuccessStatusCode();
+
+        var db = await postgres.Server.CreateDatabaseAsync();
+        var clusterId = "chaos-" + Guid.NewGuid().ToString("N")[..8];
+        var self = sandbox.Http.BaseAddress!.ToString().TrimEnd('/');
+        string[] Args() =>
+        [
+            "--RetailSync:Mode=Cluster", "--RetailSync:Silo:ServeApi=true", "--RetailSync:Dashboard:Enabled=false",
+            $"--RetailSync:Cluster:ConnectionString={db}", $"--RetailSync:Cluster:ClusterId={clusterId}",
+            $"--RetailSync:Cluster:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Cluster:GatewayPort={PostgresServer.FreePort()}",
+            "--RetailSync:Cluster:ProbeTimeoutSeconds=2", "--RetailSync:Cluster:ExtendProbeTimeoutWhenBusy=false",
+            $"--RetailSync:Shops:{Shop}:Tenant=chaos", $"--RetailSync:Shops:{Shop}:WebhookSecret={Secret}", "--RetailSync:ApiKeys:0=chaos-api-key",
+            $"--RetailSync:Connectors:Shopify:Endpoint={self}/sandbox/shopify", $"--RetailSync:Connectors:Shopify:AccessToken={ShopifySimulator.AccessToken}",
+            $"--RetailSync:Connectors:Salesforce:InstanceUrl={self}/sandbox/salesforce", $"--RetailSync:Connectors:Salesforce:AccessToken={SalesforceSimulator.AccessToken}",
+            "--RetailSync:Connectors:Salesforce:RequestsPerSecond=40",
+            $"--RetailSync:Connectors:BusinessCentral:BaseUrl={self}/sandbox/bc/v2.0/sandbox/api/v2.0", $"--RetailSync:Connectors:BusinessCentral:CompanyId={BusinessCentralSimulator.CompanyId}",
+            $"--RetailSync:Connectors:BusinessCentral:AccessToken={BusinessCentralSimulator.AccessToken}", "--RetailSync:Connectors:BusinessCentral:RequestsPerSecond=500",
+            "--RetailSync:Outbound:RetryBaseDelay=00:00:00.200", "--RetailSync:Outbound:MaxDelay=00:00:02",
+        ];
+        await using var a = SiloProcess.Start(Args());
+        await using var b = SiloProcess.Start(Args());
+        await Task.WhenAll(a.WaitReadyAsync(TimeSpan.FromSeconds(60)), b.WaitReadyAsync(TimeSpan.FromSeconds(60)));
+        using var httpA = new HttpClient { BaseAddress = new Uri(a.HttpUrl), Timeout = TimeSpan.FromSeconds(10) };
+        using var httpB = new HttpClient { BaseAddress = new Uri(b.HttpUrl), Timeout = TimeSpan.FromSeconds(10) };
+        var bAlive = true;
+
+        // Shopify's side: a delivery is repeated until some gateway answers 200.
+        async Task DeliverAsync(string topic, byte[] body, string eventId, bool preferB)
+        {
+            await Eventually.SucceedsAsync(async () =>
+            {
+                var http = preferB && bAlive ? httpB : httpA;
+                using var response = await http.SendAsync(ShopifyFixtures.Delivery(topic, body, eventId: eventId, shop: Shop, secret: Secret));
+                return response.StatusCode == HttpStatusCode.OK ? true : throw new InvalidOperationException(response.StatusCode.ToString());
+            }, TimeSpan.FromSeconds(120), TimeSpan.FromMilliseconds(300));
+        }
+
+        var created = DateTimeOffset.UtcNow;
+        var random = new Random(42);
+        var duplicated = 0;
+        var reordered = 0;
+        async Task SendOrderAsync(int i)
+        {
+            var id = ids[i];
+            var create = ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", id, created);
+            var paid = ShopifyFixtures.OrderVariant("orders_paid__hookdeck-2024-10.json", id, created.AddMinutes(1));
+            var preferB = i % 2 == 1;
+            if (random.NextDouble() < 0.1)
+            {
+                Interlocked.Increment(ref reordered);
+                await DeliverAsync("orders/paid", paid, $"paid-{id}", preferB);
+                await DeliverAsync("orders/create", create, $"create-{id}", !preferB);
+            }
+            else
+            {
+                await DeliverAsync("orders/create", create, $"create-{id}", preferB);
+            }
+
+            if (random.NextDouble() < 0.1)
+            {
+                Interlocked.Increment(ref duplicated);
+                await DeliverAsync("orders/create", create, $"create-{id}", !preferB);
+            }
+        }
+
+        var half = Orders / 2;
+        await Parallel.ForEachAsync(Enumerable.Range(0, half), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) => await SendOrderAsync(i));
+
+        // The ERP is being called for many of these right now: kill -9 one silo in the middle of it.
+        b.Kill();
+        bAlive = false;
+        await Parallel.ForEachAsync(Enumerable.Range(half, Orders - half), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) => await SendOrderAsync(i));
+
+        using var api = new HttpClient { BaseAddress = new Uri(a.HttpUrl), Timeout = TimeSpan.FromSeconds(10) };
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "chaos-api-key");
+        var pending = new HashSet<long>(ids);
+        var lastSeen = new Dictionary<long, string>();
+        try
+        {
+        await Eventually.TrueAsync(async () =>
+        {
+            foreach (var id in pending.ToList())
+            {
+                try
+                {
+                    var order = await api.GetFromJsonAsync<JsonElement>($"/api/v1/orders/{Shop}/{id}");
+                    lastSeen[id] = order.GetProperty("status").GetString() + " " + order.GetProperty("systems").GetRawText() + " " + order.GetProperty("outbox").GetRawText();
+                    if (order.GetProperty("status").GetString() == "Accepted"
+                        && order.GetProperty("systems").EnumerateObject().All(s => s.Value.GetProperty("status").GetString() == "Synced"))
+                    {
+                        pending.Remove(id);
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+                catch (TaskCanceledException)
+                {
+                }
+            }
+
+            return pending.Count == 0;
+        }, TimeSpan.FromMinutes(4), $"all {Orders} orders accepted and synced");
+        }
+        catch (TimeoutException)
+        {
+            output.WriteLine($"{pending.Count} orders not done; first ones:");
+            foreach (var id in pending.Take(5))
+            {
+                output.WriteLine($"{id}: {lastSeen.GetValueOrDefault(id, "never read")}");
+                var order = await api.GetFromJsonAsync<JsonElement>($"/api/v1/orders/{Shop}/{id}");
+                foreach (var entry in order.GetProperty("outbox").EnumerateArray().Where(e => e.GetProperty("status").GetString() is "Sent" or "Planned"))
+                {
+                    var key = Uri.EscapeDataString(entry.GetProperty("key").GetString()!);
+                    var command = await api.GetFromJsonAsync<JsonElement>($"/api/v1/ops/commands/{key}");
+                    output.WriteLine($"   command {entry.GetProperty("key").GetString()}: status {command.GetProperty("status")}, attempts {command.GetProperty("attempts")}, next {command.GetProperty("nextAttemptAt")}, error {command.GetProperty("lastError")}");
+                }
+            }
+
+            output.WriteLine("silo A log tail: " + string.Join("\n", a.Log.Split('\n').TakeLast(30)));
+
+            throw;
+        }
+
+        var erpOrders = bc.Entities("salesOrders").GroupBy(o => o["externalDocumentNumber"]!.GetValue<string>()).ToList();
+        var crmOrders = crm.Records("Order").GroupBy(o => o["Shopify_Order_Id__c"]!.GetValue<string>()).ToList();
+        var expected = ids.Select(i => i.ToString(CultureInfo.InvariantCulture)).ToHashSet();
+        var traffic = sandbox.App.Services.GetRequiredService<SandboxTraffic>();
+        output.WriteLine($"orders {Orders}, duplicated deliveries {duplicated}, reordered {reordered}; " +
+            $"ERP sales orders {erpOrders.Count} (max per order {erpOrders.Max(g => g.Count())}), CRM orders {crmOrders.Count} (max per order {crmOrders.Max(g => g.Count())}); " +
+            $"ERP injected errors {traffic.BusinessCentral.InjectedErrors}, CRM throttled {traffic.Salesforce.RejectedByRateLimit}");
+        Assert.Equal(expected, erpOrders.Select(g => g.Key).ToHashSet());
+        Assert.All(erpOrders, g => Assert.Single(g));
+        Assert.Equal(expected, crmOrders.Select(g => g.Key).ToHashSet());
+        Assert.All(crmOrders, g => Assert.Single(g));
+        Assert.True(traffic.BusinessCentral.InjectedErrors > 0);
+    }
+}
