@@ -11,6 +11,9 @@ public interface IShopifyAdmin
 
     Task SetOrderMetafieldAsync(string shop, string orderId, string ns, string key, string value, CancellationToken cancellationToken = default);
 
+    /// <summary>Several metafields of one order in one (atomic) metafieldsSet call.</summary>
+    Task SetOrderMetafieldsAsync(string shop, string orderId, string ns, IReadOnlyDictionary<string, string> values, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Sets available stock if Shopify still holds <paramref name="changeFrom"/> (null skips the check);
     /// a replay with the same idempotency key is not applied twice.

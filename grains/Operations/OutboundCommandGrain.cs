@@ -27,6 +27,7 @@ public sealed partial class OutboundCommandGrain(
 {
     private const string ResumeReminder = "resume";
     private IGrainTimer? timer;
+    private bool reminderRegistered;
     private OutboundCommandState S => state.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -64,8 +65,19 @@ public sealed partial class OutboundCommandGrain(
             S.Command = command;
             S.Status = CommandStatus.Pending;
             await this.WriteOrForgetAsync(state);
-            await this.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        }
+
+        // Also on a repeated submit: an earlier turn may have stored the command and then failed
+        // before it started it (the reminder registration can fail while a silo dies).
+        if (S.Status is CommandStatus.Pending or CommandStatus.Retrying && timer is null)
+        {
             Schedule(TimeSpan.Zero);
+        }
+
+        if (!reminderRegistered && S.Status is CommandStatus.Pending or CommandStatus.Retrying)
+        {
+            await this.RegisterOrUpdateReminder(ResumeReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            reminderRegistered = true;
         }
 
         return View();

@@ -80,9 +80,9 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
                 }
 
                 await shopify.AddOrderTagsAsync(p.Shop, p.OrderId, p.AddTags, cancellationToken);
-                foreach (var (key, value) in p.Metafields)
+                if (p.Metafields.Count > 0)
                 {
-                    await shopify.SetOrderMetafieldAsync(p.Shop, p.OrderId, "retail_sync", key, value, cancellationToken);
+                    await shopify.SetOrderMetafieldsAsync(p.Shop, p.OrderId, "retail_sync", p.Metafields, cancellationToken);
                 }
 
                 return new($"order {p.OrderId} tagged {string.Join(",", p.AddTags)}", p.OrderId, null);

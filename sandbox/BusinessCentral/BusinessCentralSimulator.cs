@@ -231,6 +231,11 @@ public sealed partial class BusinessCentralSimulator
             }
 
             entity["number"] ??= "C" + Interlocked.Increment(ref documentNumber).ToString(CultureInfo.InvariantCulture);
+            if (sets["customers"].Values.Any(c => c["number"]!.ToString() == entity["number"]!.ToString()))
+            {
+                return Fail(409, "Internal_EntityWithSameKeyExists", $"The record in table Customer already exists. Identification fields and values: No.='{entity["number"]}'");
+            }
+
             entity["blocked"] ??= " ";
             entity["creditLimit"] ??= 0;
         }

@@ -5,6 +5,8 @@ namespace RetailSync.Testing;
 /// <summary>Polling with a deadline: for effects that complete asynchronously, instead of sleeps.</summary>
 public static class Eventually
 {
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
     public static async Task<T> SucceedsAsync<T>(Func<Task<T>> attempt, TimeSpan deadline, TimeSpan? interval = null)
     {
         var watch = Stopwatch.StartNew();
@@ -36,7 +38,7 @@ public static class Eventually
                 return;
             }
 
-            await Task.Delay(100);
+            await Task.Delay(PollInterval);
         }
 
         throw new TimeoutException($"{what} did not happen within {deadline}");

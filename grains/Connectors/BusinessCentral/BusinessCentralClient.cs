@@ -26,17 +26,22 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
         for (var attempt = 0; ; attempt++)
         {
             var existing = await FirstAsync("customers", $"number eq {Literal(customer.Number)}", null, cancellationToken);
+            if (existing is not null && fields.All(f => existing[f.Key]?.ToString() == f.Value?.ToString()))
+            {
+                // Nothing to change: many orders of one customer (or of web guests) must not contend for it.
+                return ToCustomerRef(existing);
+            }
+
             try
             {
                 var written = existing is null
                     ? await SendAsync(HttpMethod.Post, Company("customers"), WithNumber(fields, customer.Number), null, cancellationToken)
                     : await SendAsync(HttpMethod.Patch, Company($"customers({existing["id"]})"), fields, existing["@odata.etag"]!.GetValue<string>(), cancellationToken);
-                return new ErpCustomerRef(written!["id"]!.GetValue<string>(), written["number"]!.GetValue<string>(),
-                    written["creditLimit"]?.GetValue<decimal>() ?? 0, written["blocked"]?.GetValue<string>() ?? " ");
+                return ToCustomerRef(written!.AsObject());
             }
             catch (ConnectorException ex) when (ex.Kind == FailureKind.Conflict && attempt < ConflictRetries)
             {
-                // Someone changed the customer (or created it) since we read: read again and re-apply.
+                // Someone changed the customer (or created it: same number) since we read: read again and re-apply.
             }
         }
     }
@@ -183,6 +188,9 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
         copy["number"] = number;
         return copy;
     }
+
+    private static ErpCustomerRef ToCustomerRef(JsonObject c) => new(c["id"]!.GetValue<string>(), c["number"]!.GetValue<string>(),
+        c["creditLimit"]?.GetValue<decimal>() ?? 0, c["blocked"]?.GetValue<string>() ?? " ");
 
     private static ErpSalesOrderRef ToRef(JsonObject o) => new(
         o["id"]!.GetValue<string>(), o["number"]!.GetValue<string>(), o["externalDocumentNumber"]?.GetValue<string>() ?? "",

@@ -24,14 +24,17 @@ public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<
         EnsureNoUserErrors(await SendAsync(shop, "mutation TagsRemove($id: ID!, $tags: [String!]!) { tagsRemove(id: $id, tags: $tags) { node { id } userErrors { field message } } }",
             new JsonObject { ["id"] = OrderGid(orderId), ["tags"] = Array(tags) }, MutationCost, cancellationToken), "tagsRemove");
 
-    public async Task SetOrderMetafieldAsync(string shop, string orderId, string ns, string key, string value, CancellationToken cancellationToken = default) =>
+    public Task SetOrderMetafieldAsync(string shop, string orderId, string ns, string key, string value, CancellationToken cancellationToken = default) =>
+        SetOrderMetafieldsAsync(shop, orderId, ns, new Dictionary<string, string> { [key] = value }, cancellationToken);
+
+    public async Task SetOrderMetafieldsAsync(string shop, string orderId, string ns, IReadOnlyDictionary<string, string> values, CancellationToken cancellationToken = default) =>
         EnsureNoUserErrors(await SendAsync(shop, "mutation Set($metafields: [MetafieldsSetInput!]!) { metafieldsSet(metafields: $metafields) { metafields { key namespace value } userErrors { field message code elementIndex } } }",
             new JsonObject
             {
-                ["metafields"] = new JsonArray(new JsonObject
+                ["metafields"] = new JsonArray([.. values.Select(kv => (JsonNode)new JsonObject
                 {
-                    ["ownerId"] = OrderGid(orderId), ["namespace"] = ns, ["key"] = key, ["type"] = "single_line_text_field", ["value"] = value,
-                }),
+                    ["ownerId"] = OrderGid(orderId), ["namespace"] = ns, ["key"] = kv.Key, ["type"] = "single_line_text_field", ["value"] = kv.Value,
+                })]),
             }, MutationCost, cancellationToken), "metafieldsSet");
 
     public async Task<InventorySetOutcome> SetAvailableAsync(string shop, string inventoryItemId, string locationId, int quantity, int? changeFrom,

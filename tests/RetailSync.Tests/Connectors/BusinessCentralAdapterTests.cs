@@ -93,6 +93,19 @@ public sealed class BusinessCentralAdapterTests(SandboxHostFixture sandbox) : IA
     }
 
     [Fact]
+    public async Task concurrent_upserts_of_one_customer_make_one_customer_and_an_unchanged_one_is_not_rewritten()
+    {
+        var customer = new ErpCustomer("RS-MANY", "Many Orders", "m@example.com", null, null, null, null, "US");
+        var refs = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => sandbox.Erp.UpsertCustomerAsync(customer)));
+        Assert.Single(refs.Select(r => r.Id).Distinct());
+        Assert.Single(sandbox.BcSim.Entities("customers"), c => c["number"]!.GetValue<string>() == "RS-MANY");
+
+        var etag = sandbox.BcSim.Entities("customers").Single(c => c["number"]!.GetValue<string>() == "RS-MANY")["@odata.etag"]!.GetValue<string>();
+        await sandbox.Erp.UpsertCustomerAsync(customer);
+        Assert.Equal(etag, sandbox.BcSim.Entities("customers").Single(c => c["number"]!.GetValue<string>() == "RS-MANY")["@odata.etag"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task a_credit_memo_is_created_once()
     {
         var memo = new ErpCreditMemo("REFUND-890088186047892400", "RS-1", new DateOnly(2026, 1, 16), [new ErpLine("IPOD2008PINK", 1, 199m)]);
