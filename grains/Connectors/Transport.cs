@@ -8,6 +8,15 @@ internal static class Transport
     /// </summary>
     public static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpRequestMessage request, string system, CancellationToken cancellationToken)
     {
+        var token = request.Headers.Authorization?.Parameter
+            ?? (request.Headers.TryGetValues("X-Shopify-Access-Token", out var values) ? values.FirstOrDefault() : null);
+        if (string.IsNullOrEmpty(token) || request.RequestUri is not { IsAbsoluteUri: true })
+        {
+            // Not configured: say so in the exception queue rather than call anywhere.
+            throw new ConnectorException(system, FailureKind.Permanent, "NOT_CONFIGURED",
+                $"RetailSync:Connectors for {system} has no endpoint or access token");
+        }
+
         try
         {
             return await http.SendAsync(request, cancellationToken);

@@ -78,7 +78,7 @@ public sealed partial class SalesforceClient(HttpClient http, IOptionsMonitor<Co
     private string Url(string relative)
     {
         var settings = options.CurrentValue.Salesforce;
-        return $"{settings.InstanceUrl.TrimEnd('/')}/services/data/{settings.ApiVersion}/{relative}";
+        return string.IsNullOrEmpty(settings.InstanceUrl) ? relative : $"{settings.InstanceUrl.TrimEnd('/')}/services/data/{settings.ApiVersion}/{relative}";
     }
 
     private async Task<JsonNode?> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)

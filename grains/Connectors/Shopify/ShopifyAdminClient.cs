@@ -166,7 +166,7 @@ public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<
             }
 
             using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(new JsonObject { ["query"] = query, ["variables"] = variables.DeepClone() }) };
-            request.Headers.Add("X-Shopify-Access-Token", settings.AccessToken);
+            request.Headers.TryAddWithoutValidation("X-Shopify-Access-Token", settings.AccessToken);
             using var response = await Transport.SendAsync(http, request, SystemName, cancellationToken);
             var body = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken) ?? [];
             bucket.Observe(body["extensions"]?["cost"], clock.GetUtcNow());

@@ -157,6 +157,24 @@ public sealed class RecordedResponseTests
         Assert.Equal(FailureKind.Transient, (await Assert.ThrowsAsync<ConnectorException>(() => client.FindSalesOrderAsync("x"))).Kind);
     }
 
+    [Fact]
+    public async Task an_unconfigured_connector_refuses_without_calling_anywhere()
+    {
+        var empty = new StaticOptions(new ConnectorOptions());
+        var handler = new Recorded([]);
+        var shopify = new ShopifyAdminClient(new HttpClient(handler), empty, TimeProvider.System, NullLogger<ShopifyAdminClient>.Instance);
+        var crm = new SalesforceClient(new HttpClient(handler), empty, NullLogger<SalesforceClient>.Instance);
+        var erp = new BusinessCentralClient(new HttpClient(handler), empty);
+
+        foreach (var call in new Func<Task>[] { () => shopify.AddOrderTagsAsync("s", "1", ["a"]), () => crm.QueryAsync("SELECT Id FROM Contact"), () => erp.FindSalesOrderAsync("1") })
+        {
+            var ex = await Assert.ThrowsAsync<ConnectorException>(call);
+            Assert.Equal((FailureKind.Permanent, "NOT_CONFIGURED"), (ex.Kind, ex.VendorCode));
+        }
+
+        Assert.Empty(handler.Requests);
+    }
+
     private sealed class Recorded(Func<HttpResponseMessage>[] answers) : HttpMessageHandler
     {
         private int next;
