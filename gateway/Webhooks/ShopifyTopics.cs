@@ -61,8 +61,6 @@ public static class ShopifyTopics
         ["shop/redact"] = (g, d, p) => ToPrivacy(g, d, p, PrivacyRequestKind.ShopRedact),
     };
 
-    public static IReadOnlyCollection<string> Handled => Routes.Keys;
-
     public static bool TryGet(string topic, out Route route) => Routes.TryGetValue(topic, out route!);
 
     private static Task<IntakeOutcome> ToOrder(IGrainFactory grains, ShopifyDelivery delivery, JsonElement payload)

@@ -5,8 +5,6 @@ public static class EntityKeys
 {
     public static string ForShop(string shop, string id) => $"{shop.ToLowerInvariant()}/{id}";
 
-    public static string ForTenant(string tenant, string id) => $"{tenant}/{id}";
-
     public static string ReturnKey(string shop, string returnId) => ForShop(shop, "return-" + returnId);
 
     public static (string Scope, string Id) Split(string key)

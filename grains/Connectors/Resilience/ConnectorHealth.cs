@@ -8,16 +8,12 @@ public sealed partial class ConnectorHealth(ILogger<ConnectorHealth> logger, IMe
 {
     public const string MeterName = "RetailSync.Connectors";
     private readonly Counter<long> transitions = meters.Create(MeterName).CreateCounter<long>("retailsync.connector.circuit_transitions", description: "Circuit breaker state changes per vendor system");
-    private readonly ConcurrentDictionary<string, string> states = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string System, string State, DateTimeOffset At)> history = new();
-
-    public IReadOnlyDictionary<string, string> States => states;
 
     public IReadOnlyList<(string System, string State, DateTimeOffset At)> History => [.. history];
 
     public void Record(string system, string state)
     {
-        states[system] = state;
         history.Enqueue((system, state, DateTimeOffset.UtcNow));
         transitions.Add(1, new KeyValuePair<string, object?>("system", system), new KeyValuePair<string, object?>("state", state));
         LogCircuit(logger, system, state);
