@@ -31,8 +31,12 @@ public static class OperationsApi
             }
 
             // The owner runs the work again and resolves or re-raises the exception itself.
-            var command = await grains.GetGrain<IOutboundCommandGrain>(exception.OwnerKey).RetryAsync();
-            return TypedResults.Ok(new RetryAnswer(command, await queue.GetAsync(id)));
+            var command = exception.Owner is { } owner
+                ? await grains.GetGrain<ICommandOwner>(GrainId.Parse(owner)).RetryCommandAsync(id)
+                : await grains.GetGrain<IOutboundCommandGrain>(exception.OwnerKey).RetryAsync();
+            return command is null
+                ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Nothing to retry", detail: $"The owner of exception {id} holds no such command any more.")
+                : TypedResults.Ok(new RetryAnswer(command, await queue.GetAsync(id)));
         });
         app.MapGroup("/api/v1").AddEndpointFilter<ApiKeyFilter>()
             .MapGet("/kpis", async (IClusterClient grains) => TypedResults.Ok(await grains.GetGrain<IKpiGrain>("kpis").GetAsync()));

@@ -5,17 +5,11 @@ namespace RetailSync.Operations;
 
 /// <summary>
 /// Operational figures (key <c>kpis</c>), fed one-way by the grains that do the work so that
-/// counting never slows them. In memory: a projection that restarts empty with its silo.
+/// counting never slows them; the outbound backlog is read from the dispatchers. In memory: a projection that restarts empty with its silo.
 /// </summary>
 [Alias("RetailSync.Operations.IKpiGrain")]
 public interface IKpiGrain : IGrainWithStringKey
 {
-    [OneWay, Alias("CommandStarted")]
-    Task CommandStartedAsync(string system, string key, DateTimeOffset at);
-
-    [OneWay, Alias("CommandEnded")]
-    Task CommandEndedAsync(string system, string key, bool succeeded, DateTimeOffset at);
-
     [OneWay, Alias("OrderStatusChanged")]
     Task OrderStatusChangedAsync(string status, TimeSpan sinceReceived);
 
@@ -28,7 +22,11 @@ public sealed record SystemBacklog(
     [property: Id(0)] int Pending,
     [property: Id(1)] double OldestPendingSeconds,
     [property: Id(2)] long Succeeded,
-    [property: Id(3)] long Failed);
+    [property: Id(3)] long Failed,
+    [property: Id(4)] int Running = 0,
+    [property: Id(5)] long Retried = 0,
+    [property: Id(6)] long VendorCalls = 0,
+    [property: Id(7)] ImmutableDictionary<string, long>? BatchSizes = null);
 
 [GenerateSerializer, Immutable, Alias("RetailSync.Operations.KpiSnapshot")]
 public sealed record KpiSnapshot(

@@ -38,7 +38,8 @@ public sealed record OpsException(
     [property: Id(9)] DateTimeOffset RaisedAt,
     [property: Id(10)] string Status,
     [property: Id(11)] DateTimeOffset? ResolvedAt,
-    [property: Id(12)] string? Resolution);
+    [property: Id(12)] string? Resolution,
+    [property: Id(13)] string? Owner = null);
 
 /// <summary>
 /// One outbound vendor call, keyed by its idempotency key: persisted before it runs, retried with
@@ -83,6 +84,18 @@ public interface ICommandOwner : IGrainWithStringKey
     /// </summary>
     [OneWay, Alias("CommandEnded")]
     Task CommandEndedAsync(CommandView command);
+
+    /// <summary>A command failed transiently and waits for its next attempt (shown as <c>Retrying</c>).</summary>
+    [OneWay, Alias("CommandRetrying")]
+    Task CommandRetryingAsync(CommandView command);
+
+    /// <summary>Sends every unfinished command again (the outbox sweeper's nudge after a crash).</summary>
+    [OneWay, Alias("Resume")]
+    Task ResumeAsync();
+
+    /// <summary>Runs a failed command again (operator retry from the exception queue); null when there is no such command.</summary>
+    [Alias("RetryCommand")]
+    Task<CommandView?> RetryCommandAsync(string key);
 }
 
 public static class CommandStatus

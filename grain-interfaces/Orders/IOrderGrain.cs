@@ -34,6 +34,14 @@ public static class SystemNames
     public const string Shopify = "shopify";
     public const string Crm = "crm";
     public const string Erp = "erp";
+
+    /// <summary>The per-system status entry an outbound command's system belongs to.</summary>
+    public static string For(string commandSystem) => commandSystem switch
+    {
+        Erp => Erp,
+        Crm => Crm,
+        _ => Shopify,
+    };
 }
 
 [GenerateSerializer, Immutable, Alias("RetailSync.Orders.SystemSyncView")]

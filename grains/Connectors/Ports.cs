@@ -69,6 +69,12 @@ public interface IErp
 {
     Task<ErpCustomerRef> UpsertCustomerAsync(ErpCustomer customer, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Upserts many customers in as few vendor calls as it allows; one result per customer, in order
+    /// (a customer's own failure is its result's error, not an exception for all).
+    /// </summary>
+    Task<IReadOnlyList<ErpCustomerResult>> UpsertCustomersAsync(IReadOnlyList<ErpCustomer> customers, CancellationToken cancellationToken = default);
+
     /// <summary>Creates the sales order once: an existing one with the same external document number is returned instead.</summary>
     Task<ErpSalesOrderRef> SubmitSalesOrderAsync(ErpSalesOrder order, CancellationToken cancellationToken = default);
 
@@ -92,6 +98,8 @@ public interface IErp
 }
 
 public sealed record ErpCustomer(string Number, string DisplayName, string? Email, string? Phone, string? AddressLine1, string? City, string? PostalCode, string? Country);
+
+public sealed record ErpCustomerResult(string Number, ErpCustomerRef? Customer, ConnectorException? Error);
 
 public sealed record ErpCustomerRef(string Id, string Number, decimal CreditLimit, string Blocked);
 

@@ -5,33 +5,9 @@ namespace RetailSync.Operations;
 public sealed class KpiGrain(TimeProvider clock) : Grain, IKpiGrain
 {
     private const int LatencySamples = 10_000;
-    private readonly Dictionary<string, Dictionary<string, DateTimeOffset>> pending = [];
-    private readonly Dictionary<string, (long Succeeded, long Failed)> ended = [];
+    private static readonly string[] Systems = ["erp", "crm", "shopify"];
     private readonly Dictionary<string, long> statuses = [];
     private readonly Queue<double> acceptance = new();
-
-    public Task CommandStartedAsync(string system, string key, DateTimeOffset at)
-    {
-        if (!pending.TryGetValue(system, out var keys))
-        {
-            pending[system] = keys = [];
-        }
-
-        keys.TryAdd(key, at);
-        return Task.CompletedTask;
-    }
-
-    public Task CommandEndedAsync(string system, string key, bool succeeded, DateTimeOffset at)
-    {
-        if (pending.TryGetValue(system, out var keys))
-        {
-            keys.Remove(key);
-        }
-
-        var (s, f) = ended.GetValueOrDefault(system);
-        ended[system] = succeeded ? (s + 1, f) : (s, f + 1);
-        return Task.CompletedTask;
-    }
 
     public Task OrderStatusChangedAsync(string status, TimeSpan sinceReceived)
     {
@@ -48,17 +24,16 @@ public sealed class KpiGrain(TimeProvider clock) : Grain, IKpiGrain
         return Task.CompletedTask;
     }
 
-    public Task<KpiSnapshot> GetAsync()
+    public async Task<KpiSnapshot> GetAsync()
     {
         var now = clock.GetUtcNow();
-        var systems = pending.Keys.Union(ended.Keys).ToImmutableDictionary(system => system, system =>
-        {
-            var keys = pending.GetValueOrDefault(system) ?? [];
-            var (s, f) = ended.GetValueOrDefault(system);
-            return new SystemBacklog(keys.Count, keys.Count == 0 ? 0 : (now - keys.Values.Min()).TotalSeconds, s, f);
-        });
+        // The backlog is the dispatchers' queues: the commands waiting for their system, and for how long.
+        var views = await Task.WhenAll(Systems.Select(s => GrainFactory.GetGrain<IOutboundDispatcherGrain>(s).GetAsync()));
+        var backlog = views.ToImmutableDictionary(v => v.System, v => new SystemBacklog(
+            v.Queued + v.Running, v.OldestPlannedAt is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0, v.Succeeded, v.Failed,
+            v.Running, v.Retried, v.Calls, v.BatchSizes));
         var sorted = acceptance.Order().ToArray();
         double? Percentile(double p) => sorted.Length == 0 ? null : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
-        return Task.FromResult(new KpiSnapshot(now, systems, statuses.ToImmutableDictionary(), Percentile(0.5), Percentile(0.99)));
+        return new KpiSnapshot(now, backlog, statuses.ToImmutableDictionary(), Percentile(0.5), Percentile(0.99));
     }
 }

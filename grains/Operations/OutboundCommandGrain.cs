@@ -16,6 +16,18 @@ public sealed class OutboundOptions
 
     /// <summary>After this many transient failures the command becomes an operations exception.</summary>
     public int MaxAttempts { get; set; } = 30;
+
+    /// <summary>Vendor calls in flight per system; the rate budget, not this, sets the pace.</summary>
+    public int Concurrency { get; set; } = 8;
+
+    /// <summary>Commands per vendor call where the vendor batches (Business Central $batch: 100; Salesforce collections: 200).</summary>
+    public int BatchSize { get; set; } = 50;
+
+    /// <summary>How often the sweeper looks for owners whose commands stay unfinished.</summary>
+    public TimeSpan SweepPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>An owner listed for longer than this is nudged to send its unfinished commands again.</summary>
+    public TimeSpan SweepAge { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 public sealed partial class OutboundCommandGrain(

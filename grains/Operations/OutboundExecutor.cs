@@ -12,6 +12,99 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
     public static OutboundCommand Command<T>(string system, string operation, T payload, string? correlationId = null) =>
         new(system, operation, JsonSerializer.Serialize(payload, Json), correlationId);
 
+    /// <summary>
+    /// The batch a command can share one vendor call with (same value: same call), or null when it
+    /// goes alone: ERP order submissions ($batch) and CRM upserts of one object and external id (collections).
+    /// </summary>
+    public static string? BatchGroup(OutboundCommand command)
+    {
+        switch ((command.System, command.Operation))
+        {
+            case ("erp", "submitOrder"):
+                return "erp:submitOrder";
+            case ("crm", "upsert"):
+                var p = JsonSerializer.Deserialize<CrmUpsert>(command.Payload, Json);
+                return p is null ? null : $"crm:upsert:{p.SObject}:{p.ExternalIdField}";
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// Runs commands of one <see cref="BatchGroup"/> in as few vendor calls as the vendor allows; one
+    /// outcome per command, in order. A failure of the whole call is every command's outcome.
+    /// </summary>
+    public async Task<IReadOnlyList<BatchOutcome>> ExecuteBatchAsync(IReadOnlyList<OutboundCommand> commands, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (commands.Count == 1)
+            {
+                return [new(await ExecuteAsync(commands[0], cancellationToken), null)];
+            }
+
+            return BatchGroup(commands[0]) switch
+            {
+                "erp:submitOrder" => await SubmitOrdersAsync([.. commands.Select(Read<ErpOrderSubmission>)], cancellationToken),
+                { } crm when crm.StartsWith("crm:upsert:", StringComparison.Ordinal) => await UpsertAsync([.. commands.Select(Read<CrmUpsert>)], cancellationToken),
+                _ => throw new InvalidOperationException("not a batch: " + string.Join(", ", commands.Select(c => c.Operation).Distinct())),
+            };
+        }
+        catch (Exception ex)
+        {
+            return [.. commands.Select(_ => new BatchOutcome(null, ex))];
+        }
+    }
+
+    private async Task<IReadOnlyList<BatchOutcome>> SubmitOrdersAsync(IReadOnlyList<ErpOrderSubmission> submissions, CancellationToken cancellationToken)
+    {
+        var outcomes = new BatchOutcome?[submissions.Count];
+        for (var i = 0; i < submissions.Count; i++)
+        {
+            if (MissingSku(submissions[i]) is { } error)
+            {
+                outcomes[i] = new(null, error);
+            }
+        }
+
+        // Customers first (idempotent by number), then the orders whose customer is there (idempotent by external document number).
+        var open = Enumerable.Range(0, submissions.Count).Where(i => outcomes[i] is null).ToList();
+        var customers = (await erp.UpsertCustomersAsync([.. open.Select(i => submissions[i].Customer)], cancellationToken))
+            .GroupBy(c => c.Number, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        foreach (var i in open.Where(i => customers[submissions[i].Customer.Number].Error is not null))
+        {
+            outcomes[i] = new(null, customers[submissions[i].Customer.Number].Error);
+        }
+
+        open = [.. open.Where(i => outcomes[i] is null)];
+        var orders = await erp.SubmitSalesOrdersAsync([.. open.Select(i => submissions[i].Order)], cancellationToken);
+        foreach (var (i, result) in open.Zip(orders))
+        {
+            outcomes[i] = result.Order is { } order
+                ? new(new($"sales order {order.Number} ({order.Status})", order.Number, order.Status), null)
+                : new(null, result.Error);
+        }
+
+        return [.. outcomes.Select(o => o!)];
+    }
+
+    private async Task<IReadOnlyList<BatchOutcome>> UpsertAsync(IReadOnlyList<CrmUpsert> upserts, CancellationToken cancellationToken)
+    {
+        var results = await crm.UpsertAsync(upserts[0].SObject, upserts[0].ExternalIdField, [.. upserts.Select(u => u.Record)], cancellationToken);
+        return [.. upserts.Zip(results).Select(p => p.Second.Success
+            ? new BatchOutcome(new($"{p.First.SObject} {p.Second.Id} {(p.Second.Created ? "created" : "updated")}", p.Second.Id, null), null)
+            : new BatchOutcome(null, UpsertError(p.Second)))];
+    }
+
+    private static ConnectorException UpsertError(CrmUpsertResult result) =>
+        // UNABLE_TO_LOCK_ROW is contention, not content: try again later.
+        new("salesforce", result.ErrorCode == "UNABLE_TO_LOCK_ROW" ? FailureKind.Transient : FailureKind.Permanent, result.ErrorCode, result.Message ?? "upsert failed");
+
+    private static ConnectorException? MissingSku(ErpOrderSubmission p) =>
+        p.Order.Lines.Any(l => string.IsNullOrWhiteSpace(l.Sku))
+            ? new ConnectorException("erp", FailureKind.Permanent, "MISSING_SKU", $"order {p.Order.ExternalDocumentNumber} has lines without a SKU; the ERP books items by SKU")
+            : null;
+
     /// <summary>Returns what the vendor answered; throws <see cref="ConnectorException"/> on failure.</summary>
     public async Task<CommandResult> ExecuteAsync(OutboundCommand command, CancellationToken cancellationToken)
     {
@@ -23,9 +116,7 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
                 var result = (await crm.UpsertAsync(p.SObject, p.ExternalIdField, [p.Record], cancellationToken))[0];
                 if (!result.Success)
                 {
-                    // UNABLE_TO_LOCK_ROW is contention, not content: try again later.
-                    var kind = result.ErrorCode == "UNABLE_TO_LOCK_ROW" ? FailureKind.Transient : FailureKind.Permanent;
-                    throw new ConnectorException("salesforce", kind, result.ErrorCode, result.Message ?? "upsert failed");
+                    throw UpsertError(result);
                 }
 
                 return new($"{p.SObject} {result.Id} {(result.Created ? "created" : "updated")}", result.Id, null);
@@ -54,9 +145,9 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
             {
                 // The customer first (idempotent by number), then the order (idempotent by external document number).
                 var p = Read<ErpOrderSubmission>(command);
-                if (p.Order.Lines.Any(l => string.IsNullOrWhiteSpace(l.Sku)))
+                if (MissingSku(p) is { } missing)
                 {
-                    throw new ConnectorException("erp", FailureKind.Permanent, "MISSING_SKU", $"order {p.Order.ExternalDocumentNumber} has lines without a SKU; the ERP books items by SKU");
+                    throw missing;
                 }
 
                 await erp.UpsertCustomerAsync(p.Customer, cancellationToken);
@@ -118,6 +209,9 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
     private static T Read<T>(OutboundCommand command) =>
         JsonSerializer.Deserialize<T>(command.Payload, Json) ?? throw new ConnectorException(command.System, FailureKind.Permanent, "BAD_PAYLOAD", "empty payload");
 }
+
+/// <summary>One command's outcome in a batch: a result, or the exception it failed with.</summary>
+public sealed record BatchOutcome(CommandResult? Result, Exception? Error);
 
 public sealed record CommandResult(string Summary, string? ExternalId, string? ExternalStatus);
 

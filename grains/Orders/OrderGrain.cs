@@ -13,22 +13,24 @@ namespace RetailSync.Orders;
 /// </summary>
 public sealed class OrderGrain(
     [PersistentState("order", StorageNames.State)] IPersistentState<OrderState> state,
-    TimeProvider clock) : Grain, IOrderGrain, ICommandOwner, IRemindable
+    IOutboxIndex outboxIndex,
+    TimeProvider clock) : Grain, IOrderGrain, ICommandOwner
 {
-    private const string OutboxReminder = "outbox";
     private static readonly TimeSpan DispatchRetry = TimeSpan.FromSeconds(2);
-    private bool reminderRegistered;
+
+    /// <summary>Commands handed to their dispatcher by this activation (a new activation hands them again).</summary>
+    private readonly HashSet<string> handed = new(StringComparer.Ordinal);
+    private bool indexed;
     private IGrainTimer? retryTimer;
 
     private OrderState S => state.State;
 
-    /// <summary>Resends what is unfinished: covers a dispatch that failed and an outcome that never arrived.</summary>
-    public Task ReceiveReminder(string reminderName, TickStatus status) => DispatchAsync();
+    private bool Unfinished => S.Outbox.Any(e => e.EndedAt is null);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // After a crash or a move, planned commands may not have been sent: send them now.
-        if (S.Outbox.Any(e => e.EndedAt is null))
+        if (Unfinished)
         {
             this.AsReference<IOrderGrain>().DispatchAsync().Ignore();
         }
@@ -58,10 +60,15 @@ public sealed class OrderGrain(
             ? $"updated_at {order.UpdatedAt:O} is older than applied {S.Order!.UpdatedAt:O}"
             : $"{(created ? "created" : "updated")} at updated_at {order.UpdatedAt:O}, financial {order.FinancialStatus ?? "-"}, fulfilment {order.FulfillmentStatus ?? "-"}{(order.CancelledAt is null ? "" : ", cancelled")}",
             then: () => Plan(S.Order!, delivery.DedupeKey));
-        if (S.Outbox.Any(e => e.EndedAt is null && !e.Sent))
+        if (Unfinished)
         {
-            // Answer the webhook first; the commands go out in the next turn.
-            this.AsReference<IOrderGrain>().DispatchAsync().Ignore();
+            // Before answering: the index is what wakes this order if a crash takes it and its queued commands.
+            await IndexAsync();
+            if (S.Outbox.Any(e => e.EndedAt is null && !handed.Contains(e.Key)))
+            {
+                // Answer the webhook first; the commands go out in the next turn.
+                this.AsReference<IOrderGrain>().DispatchAsync().Ignore();
+            }
         }
 
         return outcome;
@@ -102,7 +109,7 @@ public sealed class OrderGrain(
 
         var command = OutboundExecutor.Command(system, operation, payload, correlationId) with { ReplyTo = this.GetGrainId().ToString() };
         S.Outbox.Add(new OutboxEntry { Key = key, Command = command, PlannedAt = clock.GetUtcNow() });
-        S.Systems[system == "erp" ? SystemNames.Erp : system == "crm" ? SystemNames.Crm : SystemNames.Shopify].Status = "Pending";
+        S.Systems[SystemNames.For(system)].Status = "Pending";
     }
 
     private void Fire(OrderTrigger trigger, string why)
@@ -118,80 +125,77 @@ public sealed class OrderGrain(
         GrainFactory.GetGrain<IKpiGrain>("kpis").OrderStatusChangedAsync(next, clock.GetUtcNow() - (S.ReceivedAt ?? clock.GetUtcNow())).Ignore();
     }
 
-    public async Task DispatchAsync()
+    private async Task IndexAsync()
+    {
+        if (!indexed)
+        {
+            await outboxIndex.AddAsync(this.GetGrainId().ToString());
+            indexed = true;
+        }
+    }
+
+    public Task DispatchAsync() => DispatchAsync(resend: false);
+
+    private async Task DispatchAsync(bool resend)
     {
         try
         {
-            await DispatchOnceAsync();
+            await DispatchOnceAsync(resend);
         }
         catch (Exception)
         {
-            // A command grain on a silo that just died, a timeout: try again shortly while active;
-            // the reminder covers the case where this activation goes too.
+            // A dispatcher on a silo that just died, a timeout: try again shortly while active; the
+            // outbox index (and its sweeper) covers the case where this activation goes too.
             retryTimer?.Dispose();
             retryTimer = this.RegisterGrainTimer(async () =>
             {
                 retryTimer?.Dispose();
                 retryTimer = null;
-                await DispatchAsync();
+                await DispatchAsync(resend: true);
             }, new GrainTimerCreationOptions(DispatchRetry, Timeout.InfiniteTimeSpan));
         }
     }
 
-    private async Task DispatchOnceAsync()
+    private async Task DispatchOnceAsync(bool resend)
     {
-        var unfinished = S.Outbox.Any(e => e.EndedAt is null);
-        if (unfinished && !reminderRegistered)
-        {
-            await this.RegisterOrUpdateReminder(OutboxReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
-            reminderRegistered = true;
-        }
-        else if (!unfinished && !S.CancelAfterShipment)
-        {
-            if (await this.GetReminder(OutboxReminder) is { } reminder)
-            {
-                await this.UnregisterReminder(reminder);
-            }
-
-            reminderRegistered = false;
-        }
-
         if (S.CancelAfterShipment && !S.CancelExceptionRaised)
         {
             S.CancelExceptionRaised = true;
-            await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RaiseAsync(new OpsException(
+            await RaiseAsync(new OpsException(
                 $"order:cancelAfterShipment:{S.Shop}:{S.Order!.OrderId}", "erp", "cancelOrder", S.Order.OrderId, "SHIPPED",
                 $"Order {S.Order.Name ?? S.Order.OrderId} was cancelled in Shopify after it shipped ({S.Status}); arrange a return or refund.",
-                0, null, $"order:{S.Shop}:{S.Order.OrderId}", clock.GetUtcNow(), "Open", null, null));
+                0, null, $"order:{S.Shop}:{S.Order.OrderId}", clock.GetUtcNow(), "Open", null, null, this.GetGrainId().ToString()));
             await this.WriteOrForgetAsync(state);
         }
 
-        // One command in flight per system keeps each system's changes in order.
-        foreach (var next in S.Outbox.Where(e => e.EndedAt is null).GroupBy(e => e.Command.System).Select(g => g.First()).ToList())
+        if (!Unfinished)
         {
-            var view = await GrainFactory.GetGrain<IOutboundCommandGrain>(next.Key).SubmitAsync(next.Command);
-            if (!next.Sent)
-            {
-                next.Sent = true;
-                GrainFactory.GetGrain<IKpiGrain>("kpis").CommandStartedAsync(next.Command.System, next.Key, next.PlannedAt).Ignore();
-            }
+            indexed = false;
+            outboxIndex.RemoveAsync(this.GetGrainId().ToString()).Ignore();
+            return;
+        }
 
-            if (view.Status is CommandStatus.Succeeded or CommandStatus.Failed)
-            {
-                // It had already ended (a resend after a crash, a lost report): take the outcome in now.
-                await CommandEndedAsync(view);
-                return;
-            }
+        await IndexAsync();
+
+        // One command in flight per system keeps each system's changes in order.
+        var heads = S.Outbox.Where(e => e.EndedAt is null).GroupBy(e => e.Command.System).Select(g => g.First())
+            .Where(e => resend || !handed.Contains(e.Key)).ToList();
+        foreach (var head in heads)
+        {
+            await GrainFactory.GetGrain<IOutboundDispatcherGrain>(head.Command.System)
+                .EnqueueAsync([new DispatchItem(head.Key, head.Command, head.PlannedAt)]);
+            handed.Add(head.Key);
+            head.Sent = true;
         }
     }
+
+    public Task ResumeAsync() => DispatchAsync(resend: true);
 
     public async Task CommandEndedAsync(CommandView command)
     {
         var entry = S.Outbox.FirstOrDefault(e => e.Key == command.Key);
         if (entry is null || entry.EndedAt is not null)
         {
-            // Unknown or already taken in: still acknowledge, so the command stops telling us.
-            await GrainFactory.GetGrain<IOutboundCommandGrain>(command.Key).AcknowledgeAsync();
             return;
         }
 
@@ -199,25 +203,69 @@ public sealed class OrderGrain(
         var succeeded = command.Status == CommandStatus.Succeeded;
         entry.EndedAt = now;
         entry.Succeeded = succeeded;
+        handed.Remove(entry.Key);
         S.Journal.Record(now, $"{entry.Command.System}:{entry.Command.Operation}",
             succeeded ? $"done after {command.Attempts} attempt(s): {command.Result}" : $"failed after {command.Attempts} attempt(s): {command.LastError}", command.Key);
-        GrainFactory.GetGrain<IKpiGrain>("kpis").CommandEndedAsync(entry.Command.System, entry.Key, succeeded, now).Ignore();
         Apply(entry, command, now);
+        if (!succeeded)
+        {
+            entry.ExceptionRaised = true;
+            await RaiseAsync(new OpsException(entry.Key, entry.Command.System, entry.Command.Operation, entry.Command.Payload, command.VendorCode,
+                command.LastError ?? "failed", command.Attempts, entry.Command.CorrelationId, $"order:{S.Shop}:{S.Order?.OrderId}", now, "Open", null, null,
+                this.GetGrainId().ToString()));
+        }
+        else if (entry.ExceptionRaised)
+        {
+            entry.ExceptionRaised = false;
+            await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").ResolveAsync(entry.Key, $"succeeded on retry after {command.Attempts} attempt(s)");
+        }
+
         await this.WriteOrForgetAsync(state);
-        await GrainFactory.GetGrain<IOutboundCommandGrain>(command.Key).AcknowledgeAsync();
-        await DispatchAsync();
+        await DispatchAsync(resend: false);
     }
+
+    public Task CommandRetryingAsync(CommandView command)
+    {
+        // Shown, not stored: the next outcome is what counts.
+        if (S.Outbox.FirstOrDefault(e => e.Key == command.Key) is { EndedAt: null } entry)
+        {
+            var system = S.Systems[SystemNames.For(entry.Command.System)];
+            system.Status = "Retrying";
+            system.Error = command.LastError;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<CommandView?> RetryCommandAsync(string key)
+    {
+        if (S.Outbox.FirstOrDefault(e => e.Key == key) is not { } entry)
+        {
+            return null;
+        }
+
+        if (entry.EndedAt is not null && !entry.Succeeded)
+        {
+            entry.EndedAt = null;
+            entry.Sent = false;
+            handed.Remove(entry.Key);
+            S.Systems[SystemNames.For(entry.Command.System)].Status = "Pending";
+            S.Journal.Record(clock.GetUtcNow(), "operator", $"retry of {entry.Key} requested", entry.Key);
+            await this.WriteOrForgetAsync(state);
+            await DispatchAsync(resend: false);
+        }
+
+        return new CommandView(entry.Key, entry.Command, entry.EndedAt is null ? CommandStatus.Pending : entry.Succeeded ? CommandStatus.Succeeded : CommandStatus.Failed,
+            0, S.Systems[SystemNames.For(entry.Command.System)].Error, null, null);
+    }
+
+    private Task RaiseAsync(OpsException exception) => GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RaiseAsync(exception);
 
     /// <summary>What a command's outcome means for the order and which commands it implies.</summary>
     private void Apply(OutboxEntry entry, CommandView command, DateTimeOffset now)
     {
         var succeeded = command.Status == CommandStatus.Succeeded;
-        var system = entry.Command.System switch
-        {
-            "erp" => S.Systems[SystemNames.Erp],
-            "crm" => S.Systems[SystemNames.Crm],
-            _ => S.Systems[SystemNames.Shopify],
-        };
+        var system = S.Systems[SystemNames.For(entry.Command.System)];
         system.Status = succeeded ? "Synced" : "Failed";
         system.Error = succeeded ? null : command.LastError;
         if (succeeded)
@@ -345,8 +393,11 @@ public sealed class OutboxEntry
     [Id(3)] public DateTimeOffset? EndedAt { get; set; }
     [Id(4)] public bool Succeeded { get; set; }
 
-    /// <summary>Whether it was handed to its command grain; handing it again is harmless (same key).</summary>
+    /// <summary>Whether it was handed to its dispatcher; handing it again is harmless (same key).</summary>
     [Id(5)] public bool Sent { get; set; }
+
+    /// <summary>Its failure is in the exception queue; a later success resolves it there.</summary>
+    [Id(6)] public bool ExceptionRaised { get; set; }
 }
 
 [GenerateSerializer, Alias("RetailSync.Orders.SystemSync")]

@@ -4,7 +4,9 @@ using Orleans.Dashboard;
 using Orleans.Serialization;
 using Orleans.Storage;
 using RetailSync.Gateway.Configuration;
+using RetailSync.Operations;
 using RetailSync.Platform;
+using RetailSync.Silo.Storage;
 
 namespace RetailSync.Silo.Hosting;
 
@@ -20,7 +22,25 @@ public static class OrleansSiloConfiguration
         silo.AddMemoryGrainStorage(StorageNames.PubSub);
         silo.UseInMemoryReminderService();
         silo.AddMemoryStreams(StorageNames.Events);
+        silo.Services.AddSingleton<IOutboxIndex, GrainOutboxIndex>();
+        AddOutboxSweeper(silo);
     }
+
+    /// <summary>Starts the cluster's outbox sweeper (idempotent: every silo asks, one grain answers).</summary>
+    private static void AddOutboxSweeper(ISiloBuilder silo) =>
+        silo.AddStartupTask(async (services, _) =>
+        {
+            try
+            {
+                await services.GetRequiredService<IGrainFactory>().GetGrain<IOutboxSweeperGrain>("outbox").StartAsync();
+            }
+            catch (Exception ex)
+            {
+                // The sweeper is a safety net; a silo that cannot start it now still serves, and the next silo start tries again.
+                services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OrleansSiloConfiguration))
+                    .LogWarning(ex, "Could not start the outbox sweeper");
+            }
+        });
 
     public static void ConfigureCluster(ISiloBuilder silo, IConfiguration configuration)
     {
@@ -72,6 +92,8 @@ public static class OrleansSiloConfiguration
         });
         // Projections only: an entity's correctness never depends on a stream delivery (design section 4).
         silo.AddMemoryStreams(StorageNames.Events);
+        silo.Services.AddSingleton<IOutboxIndex>(sp => new PostgresOutboxIndex(cluster.ConnectionString, cluster.ServiceId, sp.GetRequiredService<ILogger<PostgresOutboxIndex>>()));
+        AddOutboxSweeper(silo);
     }
 
     /// <summary>An IP, or a host name resolved once at start (a container's service name in compose).</summary>

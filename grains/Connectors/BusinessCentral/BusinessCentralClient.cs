@@ -18,11 +18,7 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
 
     public async Task<ErpCustomerRef> UpsertCustomerAsync(ErpCustomer customer, CancellationToken cancellationToken = default)
     {
-        var fields = new JsonObject
-        {
-            ["displayName"] = customer.DisplayName, ["email"] = customer.Email, ["phoneNumber"] = customer.Phone,
-            ["addressLine1"] = customer.AddressLine1, ["city"] = customer.City, ["postalCode"] = customer.PostalCode, ["country"] = customer.Country,
-        };
+        var fields = CustomerFields(customer);
         for (var attempt = 0; ; attempt++)
         {
             var existing = await FirstAsync("customers", $"number eq {Literal(customer.Number)}", null, cancellationToken);
@@ -45,6 +41,75 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
             }
         }
     }
+
+    public async Task<IReadOnlyList<ErpCustomerResult>> UpsertCustomersAsync(IReadOnlyList<ErpCustomer> customers, CancellationToken cancellationToken = default)
+    {
+        var results = new Dictionary<string, ErpCustomerResult>(StringComparer.Ordinal);
+        foreach (var chunk in customers.DistinctBy(c => c.Number).Chunk(BatchLimit))
+        {
+            // One $batch reads them all, one writes those that are missing or differ (each with the ETag it read).
+            var found = await BatchAsync([.. chunk.Select((c, i) => BatchRequest(i.ToString(CultureInfo.InvariantCulture), "GET",
+                CompanyRelative($"customers?$filter=number eq {Literal(c.Number)}&$top=1"), null))], cancellationToken);
+            var writes = new List<(ErpCustomer Customer, JsonObject Request)>();
+            foreach (var (customer, response) in chunk.Zip(found))
+            {
+                var existing = response["status"]!.GetValue<int>() == 200 && response["body"]?["value"] is JsonArray { Count: > 0 } value ? value[0]!.AsObject() : null;
+                var fields = CustomerFields(customer);
+                if (existing is not null && fields.All(f => existing[f.Key]?.ToString() == f.Value?.ToString()))
+                {
+                    results[customer.Number] = new ErpCustomerResult(customer.Number, ToCustomerRef(existing), null);
+                    continue;
+                }
+
+                var id = writes.Count.ToString(CultureInfo.InvariantCulture);
+                var request = existing is null
+                    ? BatchRequest(id, "POST", CompanyRelative("customers"), WithNumber(fields, customer.Number))
+                    : BatchRequest(id, "PATCH", CompanyRelative($"customers({existing["id"]})"), fields);
+                if (existing is not null)
+                {
+                    request["headers"]!["If-Match"] = existing["@odata.etag"]!.GetValue<string>();
+                }
+
+                writes.Add((customer, request));
+            }
+
+            var written = writes.Count == 0 ? [] : await BatchAsync([.. writes.Select(w => w.Request)], cancellationToken);
+            foreach (var ((customer, _), response) in writes.Zip(written))
+            {
+                var status = response["status"]!.GetValue<int>();
+                if (status is 200 or 201)
+                {
+                    results[customer.Number] = new ErpCustomerResult(customer.Number, ToCustomerRef(response["body"]!.AsObject()), null);
+                    continue;
+                }
+
+                var error = Error(status, response["body"]);
+                if (error.Kind != FailureKind.Conflict)
+                {
+                    results[customer.Number] = new ErpCustomerResult(customer.Number, null, error);
+                    continue;
+                }
+
+                // Created or changed by someone else since the read: the single path reads and decides again.
+                try
+                {
+                    results[customer.Number] = new ErpCustomerResult(customer.Number, await UpsertCustomerAsync(customer, cancellationToken), null);
+                }
+                catch (ConnectorException ex) when (ex.Kind == FailureKind.Permanent)
+                {
+                    results[customer.Number] = new ErpCustomerResult(customer.Number, null, ex);
+                }
+            }
+        }
+
+        return [.. customers.Select(c => results[c.Number])];
+    }
+
+    private static JsonObject CustomerFields(ErpCustomer customer) => new()
+    {
+        ["displayName"] = customer.DisplayName, ["email"] = customer.Email, ["phoneNumber"] = customer.Phone,
+        ["addressLine1"] = customer.AddressLine1, ["city"] = customer.City, ["postalCode"] = customer.PostalCode, ["country"] = customer.Country,
+    };
 
     public async Task<ErpSalesOrderRef> SubmitSalesOrderAsync(ErpSalesOrder order, CancellationToken cancellationToken = default)
     {

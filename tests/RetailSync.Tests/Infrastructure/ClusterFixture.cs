@@ -19,6 +19,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.AddMemoryGrainStorage(StorageNames.PubSub);
             silo.UseInMemoryReminderService();
             silo.AddMemoryStreams(StorageNames.Events);
+            silo.Services.AddSingleton<RetailSync.Operations.IOutboxIndex, RetailSync.Operations.GrainOutboxIndex>();
         });
         builder.ConfigureClient(client => client.AddMemoryStreams(StorageNames.Events));
         Cluster = builder.Build();
