@@ -86,6 +86,22 @@ public static class SandboxApi
             simulator.SeedOrder(seed.Id, seed.Name, seed.Lines?.Select(l => (l.Id, l.Sku, l.Quantity)));
             return Results.NoContent();
         });
+        // Load runs: the orders a traffic source will send webhooks about, by a range of ids.
+        shopify.MapPost("/orders/range", (SeedOrderRange seed) =>
+        {
+            if (seed.Count is < 1 or > 1_000_000)
+            {
+                return Results.Problem(statusCode: 400, title: "Bad range", detail: "count must be between 1 and 1,000,000.");
+            }
+
+            for (var i = 0L; i < seed.Count; i++)
+            {
+                var id = (seed.FirstId + i).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                simulator.SeedOrder(id, null);
+            }
+
+            return Results.NoContent();
+        });
         shopify.MapPost("/orders/{orderId}/refunds", (string orderId, JsonObject refund) =>
         {
             simulator.SeedRefund(orderId, refund);
@@ -195,6 +211,8 @@ public static class SandboxApi
     private sealed record SeedLine(string Id, string? Sku, int Quantity);
 
     private sealed record SeedInventory(string InventoryItemId, string LocationId, int Available);
+
+    private sealed record SeedOrderRange(long FirstId, int Count);
 
     private sealed record SeedItem(string Number, string DisplayName, decimal UnitPrice, decimal Inventory);
 

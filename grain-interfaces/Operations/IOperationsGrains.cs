@@ -117,4 +117,5 @@ public sealed record CommandView(
     [property: Id(6)] DateTimeOffset? NextAttemptAt,
     [property: Id(7)] string? ExternalId = null,
     [property: Id(8)] string? ExternalStatus = null,
-    [property: Id(9)] string? VendorCode = null);
+    [property: Id(9)] string? VendorCode = null,
+    [property: Id(10)] string? Data = null);

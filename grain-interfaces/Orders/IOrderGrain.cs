@@ -61,7 +61,19 @@ public sealed record OrderView(
     [property: Id(5)] ImmutableArray<Fulfillment> Fulfillments,
     [property: Id(6)] ImmutableArray<TimelineEntry> Timeline,
     [property: Id(7)] bool Redacted,
-    [property: Id(8)] ImmutableArray<OutboxItemView> Outbox = default);
+    [property: Id(8)] ImmutableArray<OutboxItemView> Outbox = default,
+    [property: Id(9)] CrmContext? CrmContext = null);
+
+/// <summary>What the CRM knows of the order's customer (sales and service context), attached before ERP submission.</summary>
+/// <param name="Found">False when the CRM has no contact for the order's email.</param>
+[GenerateSerializer, Immutable, Alias("RetailSync.Orders.CrmContext")]
+public sealed record CrmContext(
+    [property: Id(0)] bool Found,
+    [property: Id(1)] string? ContactId,
+    [property: Id(2)] string? AccountId,
+    [property: Id(3)] string? OwnerId,
+    [property: Id(4)] string? Segment,
+    [property: Id(5)] DateTimeOffset At);
 
 [GenerateSerializer, Immutable, Alias("RetailSync.Orders.OutboxItemView")]
 public sealed record OutboxItemView(

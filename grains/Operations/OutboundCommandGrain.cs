@@ -23,6 +23,9 @@ public sealed class OutboundOptions
     /// <summary>Commands per vendor call where the vendor batches (Business Central $batch: 100; Salesforce collections: 200).</summary>
     public int BatchSize { get; set; } = 50;
 
+    /// <summary>How long an order's ERP submission waits for the CRM context of its customer before going without it.</summary>
+    public TimeSpan CrmContextWait { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How often the sweeper looks for owners whose commands stay unfinished.</summary>
     public TimeSpan SweepPeriod { get; set; } = TimeSpan.FromMinutes(1);
 

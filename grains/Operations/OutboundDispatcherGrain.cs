@@ -38,6 +38,11 @@ public sealed partial class OutboundDispatcherGrain(
     private long calls;
     private IGrainTimer? wake;
     private DateTimeOffset? wakeAt;
+    private int consecutiveFailures;
+    private DateTimeOffset pausedUntil = DateTimeOffset.MinValue;
+
+    /// <summary>Whole calls failing in a row before the queue pauses: an outage, not a bad command.</summary>
+    private const int PauseAfter = 3;
 
     private sealed class Work(DispatchItem item, string? group)
     {
@@ -90,6 +95,13 @@ public sealed partial class OutboundDispatcherGrain(
             ready.AddLast(due);
         }
 
+        if (now < pausedUntil)
+        {
+            // The system looks down: nothing is tried until the pause ends (one probe call then).
+            Wake(pausedUntil, now);
+            return;
+        }
+
         while (running < Math.Max(1, options.Value.Concurrency) && ready.Count > 0)
         {
             var batch = TakeBatch();
@@ -98,17 +110,27 @@ public sealed partial class OutboundDispatcherGrain(
             _ = RunAsync(batch);
         }
 
-        if (waiting.TryPeek(out _, out var next) && (wakeAt is null || next < wakeAt))
+        if (waiting.TryPeek(out _, out var next))
         {
-            wake?.Dispose();
-            wakeAt = next;
-            wake = this.RegisterGrainTimer(() =>
-            {
-                wakeAt = null;
-                Pump();
-                return Task.CompletedTask;
-            }, new GrainTimerCreationOptions(Max(next - now, TimeSpan.Zero), Timeout.InfiniteTimeSpan) { KeepAlive = true });
+            Wake(next, now);
         }
+    }
+
+    private void Wake(DateTimeOffset at, DateTimeOffset now)
+    {
+        if (wakeAt is { } scheduled && scheduled <= at)
+        {
+            return;
+        }
+
+        wake?.Dispose();
+        wakeAt = at;
+        wake = this.RegisterGrainTimer(() =>
+        {
+            wakeAt = null;
+            Pump();
+            return Task.CompletedTask;
+        }, new GrainTimerCreationOptions(Max(at - now, TimeSpan.Zero), Timeout.InfiniteTimeSpan) { KeepAlive = true });
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
@@ -167,6 +189,19 @@ public sealed partial class OutboundDispatcherGrain(
             Settle(work, outcome);
         }
 
+        // Every command of the call failed transiently: count towards an outage; any success ends it.
+        if (outcomes.All(o => o.Error is not null and not ConnectorException { Kind: FailureKind.Permanent }))
+        {
+            if (++consecutiveFailures >= PauseAfter)
+            {
+                pausedUntil = clock.GetUtcNow() + Backoff(consecutiveFailures - PauseAfter + 1);
+            }
+        }
+        else if (outcomes.Any(o => o.Result is not null))
+        {
+            consecutiveFailures = 0;
+        }
+
         Pump();
     }
 
@@ -177,7 +212,7 @@ public sealed partial class OutboundDispatcherGrain(
         {
             succeeded++;
             Finish(work, new CommandView(work.Item.Key, work.Item.Command, CommandStatus.Succeeded, work.Attempts, null, result.Summary, null,
-                result.ExternalId, result.ExternalStatus));
+                result.ExternalId, result.ExternalStatus, null, result.Data));
             return;
         }
 

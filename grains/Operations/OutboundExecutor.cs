@@ -122,6 +122,22 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
                 return new($"{p.SObject} {result.Id} {(result.Created ? "created" : "updated")}", result.Id, null);
             }
 
+            case ("crm", "context"):
+            {
+                // The sales and service context of the order's customer: their contact, account, owner and segment.
+                var email = Read<string>(command);
+                var rows = await crm.QueryAsync($"SELECT Id, AccountId, OwnerId, Segment__c FROM Contact WHERE Email = '{SoqlLiteral(email)}'", cancellationToken);
+                if (rows.Count == 0)
+                {
+                    return new($"no CRM contact with email {email}", null, "NotFound");
+                }
+
+                var row = rows[0];
+                var context = new CrmContextData(row["Id"]?.ToString(), row["AccountId"]?.ToString(), row["OwnerId"]?.ToString(), row["Segment__c"]?.ToString());
+                return new($"CRM contact {context.ContactId} (account {context.AccountId ?? "-"}, segment {context.Segment ?? "-"})", context.ContactId, "Found",
+                    JsonSerializer.Serialize(context, Json));
+            }
+
             case ("crm", "create"):
             {
                 var p = Read<CrmCreate>(command);
@@ -206,6 +222,9 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
         }
     }
 
+    /// <summary>SOQL string literal: backslash and quote escaped, as Salesforce documents.</summary>
+    private static string SoqlLiteral(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
+
     private static T Read<T>(OutboundCommand command) =>
         JsonSerializer.Deserialize<T>(command.Payload, Json) ?? throw new ConnectorException(command.System, FailureKind.Permanent, "BAD_PAYLOAD", "empty payload");
 }
@@ -213,7 +232,10 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
 /// <summary>One command's outcome in a batch: a result, or the exception it failed with.</summary>
 public sealed record BatchOutcome(CommandResult? Result, Exception? Error);
 
-public sealed record CommandResult(string Summary, string? ExternalId, string? ExternalStatus);
+/// <param name="Data">What a read returned, as JSON, for the owner to take in (e.g. <see cref="CrmContextData"/>).</param>
+public sealed record CommandResult(string Summary, string? ExternalId, string? ExternalStatus, string? Data = null);
+
+public sealed record CrmContextData(string? ContactId, string? AccountId, string? OwnerId, string? Segment);
 
 public sealed record ErpOrderSubmission(ErpCustomer Customer, ErpSalesOrder Order);
 

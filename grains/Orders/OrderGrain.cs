@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
 using RetailSync.Intake;
 using RetailSync.Model;
 using RetailSync.Operations;
@@ -14,6 +16,7 @@ namespace RetailSync.Orders;
 public sealed class OrderGrain(
     [PersistentState("order", StorageNames.State)] IPersistentState<OrderState> state,
     IOutboxIndex outboxIndex,
+    IOptions<OutboundOptions> options,
     TimeProvider clock) : Grain, IOrderGrain, ICommandOwner
 {
     private static readonly TimeSpan DispatchRetry = TimeSpan.FromSeconds(2);
@@ -22,6 +25,7 @@ public sealed class OrderGrain(
     private readonly HashSet<string> handed = new(StringComparer.Ordinal);
     private bool indexed;
     private IGrainTimer? retryTimer;
+    private IGrainTimer? contextTimer;
 
     private OrderState S => state.State;
 
@@ -62,13 +66,11 @@ public sealed class OrderGrain(
             then: () => Plan(S.Order!, delivery.DedupeKey));
         if (Unfinished)
         {
-            // Before answering: the index is what wakes this order if a crash takes it and its queued commands.
+            // Before answering: the index is what wakes this order if a crash takes it and its queued
+            // commands. Handing them to their dispatchers is an in-memory enqueue, cheaper in this turn
+            // than a message to ourselves; a failure there is retried by timer and never fails the delivery.
             await IndexAsync();
-            if (S.Outbox.Any(e => e.EndedAt is null && !handed.Contains(e.Key)))
-            {
-                // Answer the webhook first; the commands go out in the next turn.
-                this.AsReference<IOrderGrain>().DispatchAsync().Ignore();
-            }
+            await DispatchAsync(resend: false);
         }
 
         return outcome;
@@ -79,6 +81,12 @@ public sealed class OrderGrain(
     {
         if (S.Status == OrderStatus.Received && !S.Outbox.Any(e => e.Command.Operation == "submitOrder"))
         {
+            // Known customer: ask the CRM for their context first; the ERP submission waits for it, briefly.
+            if ((order.Customer?.Email ?? order.Email) is { Length: > 0 } email && S.CrmContext is null)
+            {
+                Enqueue("crm", "context", email, correlationId);
+            }
+
             Fire(OrderTrigger.SubmitToErp, $"submitting to the ERP as {order.OrderId}");
             Enqueue("erp", "submitOrder", OrderPropagation.ErpSubmission(S.Shop!, order), correlationId);
         }
@@ -179,7 +187,7 @@ public sealed class OrderGrain(
 
         // One command in flight per system keeps each system's changes in order.
         var heads = S.Outbox.Where(e => e.EndedAt is null).GroupBy(e => e.Command.System).Select(g => g.First())
-            .Where(e => resend || !handed.Contains(e.Key)).ToList();
+            .Where(e => resend || !handed.Contains(e.Key)).Where(e => !WaitsForCrmContext(e)).ToList();
         foreach (var head in heads)
         {
             await GrainFactory.GetGrain<IOutboundDispatcherGrain>(head.Command.System)
@@ -187,6 +195,36 @@ public sealed class OrderGrain(
             handed.Add(head.Key);
             head.Sent = true;
         }
+    }
+
+    /// <summary>
+    /// The ERP submission waits for the CRM context while the lookup is unfinished, at most
+    /// <see cref="OutboundOptions.CrmContextWait"/> from its planning: a slow CRM must not hold orders back.
+    /// </summary>
+    private bool WaitsForCrmContext(OutboxEntry entry)
+    {
+        if (entry.Command.Operation != "submitOrder" || S.Outbox.FirstOrDefault(e => e.Command.Operation == "context") is not { EndedAt: null } lookup)
+        {
+            return false;
+        }
+
+        var deadline = lookup.PlannedAt + options.Value.CrmContextWait;
+        var now = clock.GetUtcNow();
+        if (now < deadline)
+        {
+            contextTimer?.Dispose();
+            contextTimer = this.RegisterGrainTimer(() => DispatchAsync(resend: false),
+                new GrainTimerCreationOptions(deadline - now, Timeout.InfiniteTimeSpan));
+            return true;
+        }
+
+        if (!S.ContextWaitExpired)
+        {
+            S.ContextWaitExpired = true;
+            S.Journal.Record(now, "decision", $"no CRM context within {options.Value.CrmContextWait.TotalSeconds:0.#} s: submitting to the ERP without it", entry.Key);
+        }
+
+        return false;
     }
 
     public Task ResumeAsync() => DispatchAsync(resend: true);
@@ -295,6 +333,10 @@ public sealed class OrderGrain(
             case "upsert" when succeeded:
                 S.Systems[SystemNames.Crm].ExternalId = command.ExternalId;
                 break;
+            case "context" when succeeded:
+                var found = command.Data is { } data ? JsonSerializer.Deserialize<CrmContextData>(data, OutboundExecutor.Json) : null;
+                S.CrmContext = new CrmContext(found is not null, found?.ContactId, found?.AccountId, found?.OwnerId, found?.Segment, now);
+                break;
         }
     }
 
@@ -303,7 +345,7 @@ public sealed class OrderGrain(
     {
         var order = S.Order!;
         Enqueue("shopify", "syncStatus", OrderPropagation.ShopifyStatus(S.Shop!, order, S.Status, S.ShopifyStatusTag, S.ErpNumber), correlationId, S.Status);
-        Enqueue("crm", "upsert", OrderPropagation.CrmOrder(order, S.Status, S.ErpNumber), correlationId, S.Status);
+        Enqueue("crm", "upsert", OrderPropagation.CrmOrder(order, S.Status, S.ErpNumber, S.CrmContext), correlationId, S.Status);
     }
 
     public async Task<IntakeOutcome> ReceiveFulfillmentAsync(ShopifyDelivery delivery, Fulfillment fulfillment) =>
@@ -355,7 +397,7 @@ public sealed class OrderGrain(
         return Task.FromResult<OrderView?>(new OrderView(
             shop, orderId, S.Status, systems, S.Order!, [.. S.Fulfillments], [.. S.Journal.Timeline], S.Redacted,
             [.. S.Outbox.Select(e => new OutboxItemView(e.Key, e.Command.System, e.Command.Operation,
-                e.EndedAt is null ? (e.Sent ? "Sent" : "Planned") : e.Succeeded ? "Succeeded" : "Failed", e.PlannedAt, e.EndedAt))]));
+                e.EndedAt is null ? (e.Sent ? "Sent" : "Planned") : e.Succeeded ? "Succeeded" : "Failed", e.PlannedAt, e.EndedAt))], S.CrmContext));
     }
 }
 
@@ -382,6 +424,8 @@ public sealed class OrderState
     [Id(12)] public bool CancelRequested { get; set; }
     [Id(13)] public bool CancelAfterShipment { get; set; }
     [Id(14)] public bool CancelExceptionRaised { get; set; }
+    [Id(15)] public CrmContext? CrmContext { get; set; }
+    [Id(16)] public bool ContextWaitExpired { get; set; }
 }
 
 [GenerateSerializer, Alias("RetailSync.Orders.OutboxEntry")]

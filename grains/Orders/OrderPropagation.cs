@@ -36,7 +36,20 @@ public static class OrderPropagation
             [.. order.Lines.Select(l => new ErpLine(l.Sku ?? "", l.Quantity, l.UnitPrice.Shop.Amount))]));
     }
 
-    public static CrmUpsert CrmOrder(Order order, string status, string? erpNumber) => new("Order", "Shopify_Order_Id__c", new JsonObject
+    /// <summary>The CRM's order record, linked to the customer's account and contact when the CRM knows them.</summary>
+    public static CrmUpsert CrmOrder(Order order, string status, string? erpNumber, CrmContext? context = null)
+    {
+        var record = CrmOrderFields(order, status, erpNumber);
+        if (context is { Found: true })
+        {
+            record["AccountId"] = context.AccountId;
+            record["BillToContactId"] = context.ContactId;
+        }
+
+        return new("Order", "Shopify_Order_Id__c", record);
+    }
+
+    private static JsonObject CrmOrderFields(Order order, string status, string? erpNumber) => new()
     {
         ["Shopify_Order_Id__c"] = order.OrderId,
         ["Name"] = order.Name ?? order.OrderId,
@@ -47,7 +60,7 @@ public static class OrderPropagation
         ["Total_Amount__c"] = order.Total.Shop.Amount,
         ["Currency__c"] = order.Currency,
         ["Shopify_Customer_Id__c"] = order.Customer?.CustomerId,
-    });
+    };
 
     public static ShopifySyncStatus ShopifyStatus(string shop, Order order, string status, string? previousTag, string? erpNumber)
     {

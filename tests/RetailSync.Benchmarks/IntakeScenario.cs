@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -48,11 +49,22 @@ public static class IntakeScenario
 
         if (options.Topologies.Contains("cluster"))
         {
+            // Intake alone: the sandbox ERP is down, so new orders wait in their dispatchers (memory)
+            // and PostgreSQL serves intake only. Then with the ERP taking orders at its own limit while
+            // intake runs: the same PostgreSQL also stores every ERP answer and what follows from it.
+            await RunClusterAsync("ERP down, orders queue", async sandbox =>
+                (await sandbox.PostAsJsonAsync("/sandbox/faults", new { system = "bc", outage = true })).EnsureSuccessStatusCode());
+            await RunClusterAsync("ERP draining at its limit", async sandbox =>
+                (await sandbox.PostAsJsonAsync("/sandbox/shopify/orders/range", new { firstId = SignedOrders.Base, count = 300_000 })).EnsureSuccessStatusCode());
+        }
+
+        async Task RunClusterAsync(string downstream, Func<HttpClient, Task> prepare)
+        {
             await using var postgres = await PostgresServer.StartAsync(durable: true);
             var db = await postgres.CreateDatabaseAsync();
             var clusterId = "bench-" + Guid.NewGuid().ToString("N")[..6];
             await using var silo = SiloProcess.Start([
-                .. common, "--RetailSync:Mode=Cluster", "--RetailSync:Silo:ServeApi=true",
+                .. common, "--RetailSync:Mode=Cluster", "--RetailSync:Silo:ServeApi=true", "--RetailSync:Sandbox:Enabled=true",
                 $"--RetailSync:Cluster:ConnectionString={db}", $"--RetailSync:Cluster:ClusterId={clusterId}",
                 $"--RetailSync:Cluster:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Cluster:GatewayPort={PostgresServer.FreePort()}"]);
             await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
@@ -63,17 +75,31 @@ public static class IntakeScenario
             });
             await client.StartAsync();
             var http = Http(silo.HttpUrl, options.Concurrency);
+            (await http.PostAsJsonAsync("/sandbox/bc/items", new { number = "IPOD2008PINK", displayName = "iPod Nano 8GB pink", unitPrice = 199m, inventory = 10_000_000m })).EnsureSuccessStatusCode();
+            await prepare(http);
 
-            var writes = await GrainWrites("cluster: grain writes to PostgreSQL (client)", client, options);
-            var intake = await Drive("cluster: signed orders/create accepted (durable)", http, options, n => orders.Create(Shop, n));
+            var writes = await GrainWrites($"cluster ({downstream}): grain writes to PostgreSQL (client)", client, options);
+            var intake = await Drive($"cluster ({downstream}): signed orders/create accepted (durable)", http, options, n => orders.Create(Shop, n));
+            var kpis = await http.GetStringAsync("/api/v1/kpis", "bench-api-key-not-for-production");
             rows.AddRange([writes, intake]);
-            ratios.Add(("cluster intake / PostgreSQL grain-write rate", Ratio(intake, writes) + " (target >= 0.80, p99 < 100 ms)"));
+            ratios.Add(($"cluster intake / PostgreSQL grain-write rate ({downstream})", Ratio(intake, writes) + " (target >= 0.80, p99 < 100 ms)"));
+            ratios.Add(($"outbound backlog at the end ({downstream})", kpis));
         }
 
         await Report.WriteAsync("intake", rows, ratios, new { options.Concurrency, options.Seconds, options.WarmupSeconds, options.Dashboard, bodyBytes = orders.BodyBytes });
     }
 
     private static string Ratio(LoadResult a, LoadResult b) => (a.PerSecond / b.PerSecond).ToString("F2", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static async Task<string> GetStringAsync(this HttpClient http, string path, string apiKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        using var response = await http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        // Only the per-system backlog: queued commands, vendor calls made and batch sizes.
+        return System.Text.Json.Nodes.JsonNode.Parse(body)?["backlog"]?.ToJsonString() ?? body;
+    }
 
     private static HttpClient Http(string url, int concurrency) =>
         new(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })

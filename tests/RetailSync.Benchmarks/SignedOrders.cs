@@ -12,7 +12,7 @@ namespace RetailSync.Benchmarks;
 /// </summary>
 public sealed class SignedOrders
 {
-    private const long Base = 100_000_000_000_000_000;
+    public const long Base = 100_000_000_000_000_000;
     private readonly byte[] template;
     private readonly int idOffset;
     private readonly string secret;

@@ -69,8 +69,58 @@ public sealed class OrderLifecycleTests(SandboxHostFixture sandbox) : IAsyncLife
         Assert.Equal(erpOrder["number"]!.GetValue<string>(), shopify.GetProperty("metafields").GetProperty("retail_sync.erp_order_no").GetString());
 
         var steps = order.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ToList();
-        Assert.Equal(["shopify:orders/create", "status", "erp:submitOrder", "status", "crm:upsert", "shopify:syncStatus"],
-            steps.Take(4).Concat(steps.Skip(4).Order()).ToList());
+        Assert.Equal(["shopify:orders/create", "status", "crm:context", "erp:submitOrder", "status", "crm:upsert", "shopify:syncStatus"],
+            steps.Take(5).Concat(steps.Skip(5).Order()).ToList());
+        // No CRM contact has this email: the order says so and the CRM order is not linked to one.
+        Assert.False(order.GetProperty("crmContext").GetProperty("found").GetBoolean());
+        Assert.Null(crmOrder["AccountId"]);
+    }
+
+    [Fact]
+    public async Task a_known_customer_gets_its_crm_context_before_erp_submission_and_the_crm_order_is_linked_to_it()
+    {
+        using var salesforce = new HttpClient { BaseAddress = new Uri(sandbox.Http.BaseAddress!, "/sandbox/salesforce/services/data/v62.0/") };
+        salesforce.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", RetailSync.Sandbox.Salesforce.SalesforceSimulator.AccessToken);
+        var account = await (await salesforce.PostAsJsonAsync("sobjects/Account", new JsonObject { ["Name"] = "Example Corp" })).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(account.ValueKind == JsonValueKind.Object, account.GetRawText());
+        var accountId = account.GetProperty("id").GetString();
+        var contact = await (await salesforce.PostAsJsonAsync("sobjects/Contact",
+            new JsonObject { ["LastName"] = "Smith", ["Email"] = "john@example.com", ["AccountId"] = accountId, ["Segment__c"] = "VIP", ["OwnerId"] = "005000000000001" }))
+            .Content.ReadFromJsonAsync<JsonElement>();
+        var contactId = contact.GetProperty("id").GetString();
+
+        var id = NewId();
+        var idText = id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        sandbox.ShopifySim.SeedOrder(idText, "#2");
+        await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", id, DateTimeOffset.UtcNow)));
+        var order = await WaitForAsync(id, o => o.GetProperty("status").GetString() == "Accepted" && AllSynced(o), "accepted");
+
+        var context = order.GetProperty("crmContext");
+        Assert.True(context.GetProperty("found").GetBoolean());
+        Assert.Equal(contactId, context.GetProperty("contactId").GetString());
+        Assert.Equal(accountId, context.GetProperty("accountId").GetString());
+        Assert.Equal("VIP", context.GetProperty("segment").GetString());
+        Assert.Equal("005000000000001", context.GetProperty("ownerId").GetString());
+        var kinds = order.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ToList();
+        Assert.True(kinds.IndexOf("crm:context") < kinds.IndexOf("erp:submitOrder"), string.Join(", ", kinds));
+        var crmOrder = Assert.Single(sandbox.SalesforceSim.Records("Order"), o => o["Shopify_Order_Id__c"]!.GetValue<string>() == idText);
+        Assert.Equal(accountId, crmOrder["AccountId"]!.GetValue<string>());
+        Assert.Equal(contactId, crmOrder["BillToContactId"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task with_the_crm_down_the_erp_submission_waits_for_the_context_only_briefly()
+    {
+        (await sandbox.Http.PostAsJsonAsync("/sandbox/faults", new { system = RetailSync.Sandbox.SandboxApi.Salesforce, outage = true })).EnsureSuccessStatusCode();
+        var id = NewId();
+        sandbox.ShopifySim.SeedOrder(id.ToString(System.Globalization.CultureInfo.InvariantCulture), "#3");
+        await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", id, DateTimeOffset.UtcNow)));
+
+        // The ERP accepts it although the CRM never answered; the CRM's part stays pending, not lost.
+        var order = await WaitForAsync(id, o => o.GetProperty("status").GetString() == "Accepted", "accepted without the CRM");
+        Assert.Contains(order.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("detail").GetString()!.StartsWith("no CRM context within", StringComparison.Ordinal));
+        Assert.NotEqual("Synced", order.GetProperty("systems").GetProperty("crm").GetProperty("status").GetString());
+        Assert.Contains(order.GetProperty("outbox").EnumerateArray(), e => e.GetProperty("key").GetString()!.StartsWith("crm:", StringComparison.Ordinal) && e.GetProperty("status").GetString() != "Succeeded");
     }
 
     [Fact]
