@@ -13,7 +13,7 @@ namespace RetailSync.Tests.Orders;
 
 /// <summary>
 /// Cluster mode on PostgreSQL with two silo processes and a sandbox: duplicated and reordered
-/// deliveries, 30% ERP errors, a CRM throttling us (it allows 5 requests/s, we are configured
+/// deliveries, 30% ERP errors, a CRM throttling us (it allows 20 requests/s, we are configured
 /// for 40) and a silo killed mid-run. Every order must end
 /// accepted, exactly once in the ERP and in the CRM.
 /// </summary>
@@ -42,7 +42,7 @@ public sealed class OrderChaosTests(PostgresFixture postgres, ITestOutputHelper 
         }
 
         (await sandbox.Http.PostAsJsonAsync("/sandbox/faults", new { system = SandboxApi.BusinessCentral, errorRate = 0.3 })).EnsureSuccessStatusCode();
-        (await sandbox.Http.PostAsJsonAsync("/sandbox/faults", new { system = SandboxApi.Salesforce, rateLimitPerSecond = 5 })).EnsureSuccessStatusCode();
+        (await sandbox.Http.PostAsJsonAsync("/sandbox/faults", new { system = SandboxApi.Salesforce, rateLimitPerSecond = 20 })).EnsureSuccessStatusCode();
 
         var db = await postgres.Server.CreateDatabaseAsync();
         var clusterId = "chaos-" + Guid.NewGuid().ToString("N")[..8];
