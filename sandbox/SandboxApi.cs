@@ -50,6 +50,8 @@ public static class SandboxApi
             bc = bc.Snapshot(),
             traffic = traffic.All.ToDictionary(t => t.System, t => t.Snapshot()),
         }));
+        // Traffic alone: cheap to poll during a load run, unlike the whole state.
+        group.MapGet("/state/traffic", () => TypedResults.Ok(traffic.All.ToDictionary(t => t.System, t => t.Snapshot())));
         group.MapPost("/faults", (FaultSettings settings) =>
         {
             if (traffic.Find(settings.System) is not { } system)

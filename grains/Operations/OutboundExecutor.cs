@@ -22,6 +22,8 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
         {
             case ("erp", "submitOrder"):
                 return "erp:submitOrder";
+            case ("crm", "context"):
+                return "crm:context";
             case ("crm", "upsert"):
                 var p = JsonSerializer.Deserialize<CrmUpsert>(command.Payload, Json);
                 return p is null ? null : $"crm:upsert:{p.SObject}:{p.ExternalIdField}";
@@ -46,6 +48,7 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
             return BatchGroup(commands[0]) switch
             {
                 "erp:submitOrder" => await SubmitOrdersAsync([.. commands.Select(Read<ErpOrderSubmission>)], cancellationToken),
+                "crm:context" => await ContextsAsync([.. commands.Select(Read<string>)], cancellationToken),
                 { } crm when crm.StartsWith("crm:upsert:", StringComparison.Ordinal) => await UpsertAsync([.. commands.Select(Read<CrmUpsert>)], cancellationToken),
                 _ => throw new InvalidOperationException("not a batch: " + string.Join(", ", commands.Select(c => c.Operation).Distinct())),
             };
@@ -88,6 +91,33 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
         return [.. outcomes.Select(o => o!)];
     }
 
+    /// <summary>Many customers' CRM context in one query per hundred emails (SOQL <c>IN</c>).</summary>
+    private async Task<IReadOnlyList<BatchOutcome>> ContextsAsync(IReadOnlyList<string> emails, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, CrmContextData>(StringComparer.OrdinalIgnoreCase);
+        foreach (var chunk in emails.Distinct(StringComparer.OrdinalIgnoreCase).Chunk(100))
+        {
+            var list = string.Join(", ", chunk.Select(e => $"'{SoqlLiteral(e)}'"));
+            foreach (var row in await crm.QueryAsync($"SELECT Id, AccountId, OwnerId, Segment__c, Email FROM Contact WHERE Email IN ({list})", cancellationToken))
+            {
+                if (row["Email"]?.ToString() is { } email)
+                {
+                    found.TryAdd(email, ToContext(row));
+                }
+            }
+        }
+
+        return [.. emails.Select(e => new BatchOutcome(ContextResult(e, found.GetValueOrDefault(e)), null))];
+    }
+
+    private static CrmContextData ToContext(JsonObject row) =>
+        new(row["Id"]?.ToString(), row["AccountId"]?.ToString(), row["OwnerId"]?.ToString(), row["Segment__c"]?.ToString());
+
+    private static CommandResult ContextResult(string email, CrmContextData? context) => context is null
+        ? new($"no CRM contact with email {email}", null, "NotFound")
+        : new($"CRM contact {context.ContactId} (account {context.AccountId ?? "-"}, segment {context.Segment ?? "-"})", context.ContactId, "Found",
+            JsonSerializer.Serialize(context, Json));
+
     private async Task<IReadOnlyList<BatchOutcome>> UpsertAsync(IReadOnlyList<CrmUpsert> upserts, CancellationToken cancellationToken)
     {
         var results = await crm.UpsertAsync(upserts[0].SObject, upserts[0].ExternalIdField, [.. upserts.Select(u => u.Record)], cancellationToken);
@@ -127,15 +157,7 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
                 // The sales and service context of the order's customer: their contact, account, owner and segment.
                 var email = Read<string>(command);
                 var rows = await crm.QueryAsync($"SELECT Id, AccountId, OwnerId, Segment__c FROM Contact WHERE Email = '{SoqlLiteral(email)}'", cancellationToken);
-                if (rows.Count == 0)
-                {
-                    return new($"no CRM contact with email {email}", null, "NotFound");
-                }
-
-                var row = rows[0];
-                var context = new CrmContextData(row["Id"]?.ToString(), row["AccountId"]?.ToString(), row["OwnerId"]?.ToString(), row["Segment__c"]?.ToString());
-                return new($"CRM contact {context.ContactId} (account {context.AccountId ?? "-"}, segment {context.Segment ?? "-"})", context.ContactId, "Found",
-                    JsonSerializer.Serialize(context, Json));
+                return ContextResult(email, rows.Count == 0 ? null : ToContext(rows[0]));
             }
 
             case ("crm", "create"):

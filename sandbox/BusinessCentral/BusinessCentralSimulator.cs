@@ -25,6 +25,60 @@ public sealed partial class BusinessCentralSimulator
     private long version;
     private long documentNumber = 101000;
 
+    /// <summary>
+    /// Lookups by key fields without scanning the set (a flash sale's ERP holds tens of thousands of
+    /// orders): set → field → value → ids. Kept by every write under <c>gate</c>.
+    /// </summary>
+    private static readonly string[] IndexedFields = ["number", "externalDocumentNumber"];
+    private readonly Dictionary<string, Dictionary<string, Dictionary<string, HashSet<Guid>>>> index = [];
+
+    private void Index(string set, Guid id, JsonObject entity, bool add)
+    {
+        foreach (var field in IndexedFields)
+        {
+            if (entity[field]?.ToString() is not { } value)
+            {
+                continue;
+            }
+
+            if (!index.TryGetValue(set, out var fields))
+            {
+                index[set] = fields = [];
+            }
+
+            if (!fields.TryGetValue(field, out var values))
+            {
+                fields[field] = values = new(StringComparer.Ordinal);
+            }
+
+            if (add)
+            {
+                (values.TryGetValue(value, out var ids) ? ids : values[value] = []).Add(id);
+            }
+            else if (values.TryGetValue(value, out var ids))
+            {
+                ids.Remove(id);
+            }
+        }
+    }
+
+    private void Reindex()
+    {
+        index.Clear();
+        foreach (var (set, entities) in sets)
+        {
+            foreach (var (id, entity) in entities)
+            {
+                Index(set, id, entity, add: true);
+            }
+        }
+    }
+
+    private IEnumerable<JsonObject> WithValue(string set, string field, string value) =>
+        IndexedFields.Contains(field)
+            ? index.GetValueOrDefault(set)?.GetValueOrDefault(field)?.GetValueOrDefault(value) is { } ids ? [.. ids.Select(id => sets[set][id])] : []
+            : sets[set].Values.Where(e => e[field]?.ToString() == value);
+
     public void Reset()
     {
         lock (gate)
@@ -33,6 +87,8 @@ public sealed partial class BusinessCentralSimulator
             {
                 set.Clear();
             }
+
+            index.Clear();
         }
     }
 
@@ -47,6 +103,7 @@ public sealed partial class BusinessCentralSimulator
             };
             Stamp(item);
             sets["items"][Guid.Parse(item["id"]!.GetValue<string>())] = item;
+            Index("items", Guid.Parse(item["id"]!.GetValue<string>()), item, add: true);
         }
     }
 
@@ -152,6 +209,8 @@ public sealed partial class BusinessCentralSimulator
                         sets[name][id] = entity;
                     }
                 }
+
+                Reindex();
             }
 
             return (200, new JsonObject { ["responses"] = responses });
@@ -164,9 +223,7 @@ public sealed partial class BusinessCentralSimulator
         var filter = FilterEq().Match(Uri.UnescapeDataString(query));
         if (filter.Success)
         {
-            var field = filter.Groups["field"].Value;
-            var value = filter.Groups["value"].Value;
-            values = values.Where(e => e[field]?.ToString() == value);
+            values = WithValue(set, filter.Groups["field"].Value, filter.Groups["value"].Value);
         }
 
         var top = TopOption().Match(query);
@@ -231,7 +288,7 @@ public sealed partial class BusinessCentralSimulator
             }
 
             entity["number"] ??= "C" + Interlocked.Increment(ref documentNumber).ToString(CultureInfo.InvariantCulture);
-            if (sets["customers"].Values.Any(c => c["number"]!.ToString() == entity["number"]!.ToString()))
+            if (WithValue("customers", "number", entity["number"]!.ToString()).Any())
             {
                 return Fail(409, "Internal_EntityWithSameKeyExists", $"The record in table Customer already exists. Identification fields and values: No.='{entity["number"]}'");
             }
@@ -258,7 +315,7 @@ public sealed partial class BusinessCentralSimulator
             foreach (var line in (entity[linesName] as JsonArray ?? []).OfType<JsonObject>())
             {
                 var number = line["lineObjectNumber"]?.ToString();
-                var item = sets["items"].Values.FirstOrDefault(i => i["number"]!.ToString() == number);
+                var item = number is null ? null : WithValue("items", "number", number).FirstOrDefault();
                 if (line["lineType"]?.ToString() == "Item" && item is null)
                 {
                     return Fail(400, "Application_FieldValidationException", $"The field No. of table Sales Line contains a value ({number}) that cannot be found in the related table (Item).");
@@ -280,6 +337,7 @@ public sealed partial class BusinessCentralSimulator
 
         Stamp(entity);
         sets[set][Guid.Parse(entity["id"]!.GetValue<string>())] = entity;
+        Index(set, Guid.Parse(entity["id"]!.GetValue<string>()), entity, add: true);
         return (201, Expand(set, entity, "$expand=" + LinesOf(set)));
     }
 
@@ -291,7 +349,7 @@ public sealed partial class BusinessCentralSimulator
         }
 
         return document["customerNumber"]?.ToString() is { } number
-            ? sets["customers"].Values.FirstOrDefault(c => c["number"]!.ToString() == number)
+            ? WithValue("customers", "number", number).FirstOrDefault()
             : null;
     }
 
@@ -312,15 +370,21 @@ public sealed partial class BusinessCentralSimulator
             return Fail(409, "Request_EntityChanged", "Another user has already changed the record.");
         }
 
-        foreach (var (field, value) in body ?? [])
+        foreach (var (field, _) in body ?? [])
         {
             if (field is "id" or "number" or "inventory" or "totalAmountIncludingTax" or "lastModifiedDateTime")
             {
                 return Fail(400, "BadRequest_InvalidOperation", $"The property '{field}' is read-only.");
             }
+        }
 
+        Index(set, id, entity, add: false);
+        foreach (var (field, value) in body ?? [])
+        {
             entity[field] = value?.DeepClone();
         }
+
+        Index(set, id, entity, add: true);
 
         Stamp(entity);
         return (200, Expand(set, entity, ""));
@@ -338,6 +402,7 @@ public sealed partial class BusinessCentralSimulator
             return Fail(409, "Request_EntityChanged", "Another user has already changed the record.");
         }
 
+        Index(set, id, entity, add: false);
         sets[set].Remove(id);
         return (204, null);
     }

@@ -307,9 +307,12 @@ public sealed partial class SalesforceSimulator
             var rows = Table(sObject).Values.AsEnumerable();
             if (match.Groups["field"].Success)
             {
+                // Salesforce compares text case-insensitively in WHERE clauses.
                 var field = match.Groups["field"].Value;
-                var value = match.Groups["value"].Value;
-                rows = rows.Where(r => r[field]?.ToString() == value);
+                var values = match.Groups["list"].Success
+                    ? SoqlString().Matches(match.Groups["list"].Value).Select(m => Unescape(m.Groups[1].Value)).ToHashSet(StringComparer.OrdinalIgnoreCase)
+                    : new HashSet<string>([Unescape(match.Groups["value"].Value)], StringComparer.OrdinalIgnoreCase);
+                rows = rows.Where(r => r[field]?.ToString() is { } v && values.Contains(v));
             }
 
             var selected = rows.Select(r =>
@@ -399,6 +402,12 @@ public sealed partial class SalesforceSimulator
         }
     }
 
-    [GeneratedRegex(@"^\s*SELECT\s+(?<fields>[\w\s,.]+?)\s+FROM\s+(?<object>\w+)(?:\s+WHERE\s+(?<field>\w+)\s*=\s*'(?<value>[^']*)')?\s*$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^\s*SELECT\s+(?<fields>[\w\s,.]+?)\s+FROM\s+(?<object>\w+)(?:\s+WHERE\s+(?<field>\w+)\s*(?:=\s*'(?<value>(?:[^'\\]|\\.)*)'|IN\s*\((?<list>\s*'(?:[^'\\]|\\.)*'\s*(?:,\s*'(?:[^'\\]|\\.)*'\s*)*)\)))?\s*$", RegexOptions.IgnoreCase)]
     private static partial Regex Soql();
+
+    [GeneratedRegex(@"'((?:[^'\\]|\\.)*)'")]
+    private static partial Regex SoqlString();
+
+    /// <summary>A SOQL string literal's value: backslash escapes undone.</summary>
+    private static string Unescape(string literal) => Regex.Replace(literal, @"\\(.)", "$1");
 }

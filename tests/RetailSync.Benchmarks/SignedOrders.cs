@@ -22,6 +22,10 @@ public sealed class SignedOrders
         this.secret = secret;
         var node = JsonNode.Parse(File.ReadAllBytes(Path.Combine(RepoPaths.Fixtures, fixture)))!.AsObject();
         node["id"] = Base;
+        // The fixture is a cancelled, voided order; a sale's orders are paid and open.
+        node["cancelled_at"] = null;
+        node["cancel_reason"] = null;
+        node["financial_status"] = "paid";
         template = Encoding.UTF8.GetBytes(node.ToJsonString());
         idOffset = Encoding.UTF8.GetString(template).IndexOf($"\"id\":{Base}", StringComparison.Ordinal) + 5;
     }

@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace RetailSync.Benchmarks;
+
+/// <summary>
+/// A flash sale against the embedded default: orders/create webhooks at a steady rate while the
+/// sandbox ERP admits at most <c>--erp-limit</c> requests per second. Orders queue in the ERP
+/// dispatcher and go out in $batch calls. Afterwards the sandbox ERP's sales orders are compared with
+/// the orders sent: lost and duplicated ids are printed, and the run fails if any differ. The
+/// baseline is the ERP's own limit: requests per second are reported as a share of it.
+/// </summary>
+public static class FlashSaleScenario
+{
+    private const string ApiKey = "bench-api-key-not-for-production";
+    private const string Shop = "bench.myshopify.com";
+    private const string Secret = "bench-webhook-secret-not-for-production";
+
+    public static async Task<int> RunAsync(BenchOptions options, string[] args)
+    {
+        var orders = int.Parse(Option(args, "orders", "20000"), CultureInfo.InvariantCulture);
+        var seconds = int.Parse(Option(args, "over", "60"), CultureInfo.InvariantCulture);
+        var erpLimit = int.Parse(Option(args, "erp-limit", "50"), CultureInfo.InvariantCulture);
+        var batch = int.Parse(Option(args, "batch", "50"), CultureInfo.InvariantCulture);
+        var signed = new SignedOrders(Secret);
+
+        await using var silo = SiloProcess.Start(
+            "--Logging:LogLevel:Default=Warning", "--RetailSync:Dashboard:Enabled=false",
+            $"--RetailSync:Embedded:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Embedded:GatewayPort={PostgresServer.FreePort()}",
+            $"--RetailSync:Shops:{Shop}:Tenant=bench", $"--RetailSync:Shops:{Shop}:WebhookSecret={Secret}", $"--RetailSync:ApiKeys:0={ApiKey}",
+            $"--RetailSync:Connectors:BusinessCentral:RequestsPerSecond={erpLimit}", "--RetailSync:Connectors:RateLimitHeadroom=0.97",
+            $"--RetailSync:Outbound:BatchSize={batch}");
+        await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(silo.HttpUrl), Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+        (await http.PostAsJsonAsync("/sandbox/bc/items", new { number = "IPOD2008PINK", displayName = "iPod Nano 8GB pink", unitPrice = 199m, inventory = 10_000_000m })).EnsureSuccessStatusCode();
+        (await http.PostAsJsonAsync("/sandbox/faults", new { system = "bc", rateLimitPerSecond = erpLimit })).EnsureSuccessStatusCode();
+        (await http.PostAsJsonAsync("/sandbox/shopify/orders/range", new { firstId = SignedOrders.Base, count = orders })).EnsureSuccessStatusCode();
+
+        // The sale: one order every 1/rate seconds, whatever the answers' latency.
+        var rate = (double)orders / seconds;
+        var accepted = 0;
+        var refused = 0;
+        var clock = Stopwatch.StartNew();
+        var sending = Task.Run(async () =>
+        {
+            using var gate = new SemaphoreSlim(256);
+            var inFlight = new List<Task>();
+            for (var n = 0; n < orders; n++)
+            {
+                var due = TimeSpan.FromSeconds(n / rate);
+                if (due > clock.Elapsed)
+                {
+                    await Task.Delay(due - clock.Elapsed);
+                }
+
+                await gate.WaitAsync();
+                var id = n;
+                inFlight.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        using var response = await http.SendAsync(signed.Create(Shop, id));
+                        Interlocked.Increment(ref response.IsSuccessStatusCode ? ref accepted : ref refused);
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                }));
+            }
+
+            await Task.WhenAll(inFlight);
+        });
+
+        // Once a second: the ERP's admitted requests (the sandbox counts them) and our backlog.
+        var samples = new List<(double At, long Admitted, int Backlog, long Succeeded)>();
+        var deadline = TimeSpan.FromSeconds(seconds * 10 + 120);
+        while (clock.Elapsed < deadline)
+        {
+            var state = await http.GetFromJsonAsync<JsonElement>("/sandbox/state/traffic");
+            var kpis = await http.GetFromJsonAsync<JsonElement>("/api/v1/kpis");
+            var erp = kpis.GetProperty("backlog").GetProperty("erp");
+            samples.Add((clock.Elapsed.TotalSeconds, state.GetProperty("bc").GetProperty("admitted").GetInt64(),
+                erp.GetProperty("pending").GetInt32(), erp.GetProperty("succeeded").GetInt64()));
+            // Done when every accepted webhook's order has the ERP's answer.
+            var answered = kpis.GetProperty("ordersByStatus").EnumerateObject()
+                .Where(s => s.Name is "Accepted" or "Rejected" or "OnHold" or "Backordered").Sum(s => s.Value.GetInt64());
+            if (sending.IsCompleted && answered >= accepted)
+            {
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+
+        await sending;
+        var finalState = await http.GetFromJsonAsync<JsonElement>("/sandbox/state");
+        var traffic = finalState.GetProperty("traffic").GetProperty("bc");
+        var erpIds = finalState.GetProperty("bc").GetProperty("salesOrders").EnumerateArray()
+            .Select(o => o.GetProperty("externalDocumentNumber").GetString()!).ToList();
+        var expected = Enumerable.Range(0, orders).Select(n => (SignedOrders.Base + n).ToString(CultureInfo.InvariantCulture)).ToHashSet();
+        var lost = expected.Except(erpIds).ToList();
+        var duplicated = erpIds.GroupBy(i => i).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+
+        // Requests per second over the seconds in which orders were waiting for the ERP.
+        var busy = samples.Zip(samples.Skip(1)).Where(p => p.First.Backlog > batch)
+            .Select(p => (p.Second.Admitted - p.First.Admitted) / (p.Second.At - p.First.At)).ToList();
+        var done = samples.Count > 0 ? samples[^1].At : clock.Elapsed.TotalSeconds;
+        var culture = CultureInfo.InvariantCulture;
+        var ratios = new List<(string, string)>
+        {
+            ("orders sent / accepted / refused", $"{orders} / {accepted} / {refused}"),
+            ("ERP sales orders / lost / duplicated", $"{erpIds.Count} / {lost.Count} / {duplicated.Count}"),
+            ("all in the ERP after (s)", done.ToString("F1", culture) + $" (sale lasted {seconds} s)"),
+            ("ERP limit (sandbox-enforced) req/s", erpLimit.ToString(culture)),
+            ("ERP req/s while backlogged: mean / min", busy.Count == 0 ? "no backlog" : string.Create(culture, $"{busy.Average():F1} / {busy.Min():F1} = {busy.Average() / erpLimit:F2} / {busy.Min() / erpLimit:F2} of the limit ({busy.Count} s)")),
+            ("ERP busiest 1 s window (sandbox) / rejected", $"{traffic.GetProperty("maxPerSecond").GetInt32()} / {traffic.GetProperty("rejectedByRateLimit").GetInt64()}"),
+            ("ERP requests in all / orders per request", string.Create(culture, $"{traffic.GetProperty("admitted").GetInt64()} / {(double)erpIds.Count / Math.Max(1, traffic.GetProperty("admitted").GetInt64()):F1}")),
+        };
+        var endKpis = await http.GetFromJsonAsync<JsonElement>("/api/v1/kpis");
+        ratios.Add(("ERP dispatcher at the end", endKpis.GetProperty("backlog").GetProperty("erp").GetRawText()));
+        if (lost.Count > 0 || duplicated.Count > 0)
+        {
+            var exceptions = await http.GetFromJsonAsync<JsonElement>("/api/v1/ops/exceptions");
+            ratios.Add(("exceptions (first 3)", string.Join(" | ", exceptions.GetProperty("items").EnumerateArray().Take(3)
+                .Select(e => $"{e.GetProperty("id").GetString()}: {e.GetProperty("vendorCode").GetString()} {e.GetProperty("vendorMessage").GetString()}"))));
+            ratios.Add(("lost ids (first 20)", string.Join(",", lost.Take(20))));
+            ratios.Add(("duplicated ids (first 20)", string.Join(",", duplicated.Take(20))));
+        }
+
+        await Report.WriteAsync("flash-sale", [], ratios, new { orders, seconds, erpLimit, batch, headroom = 0.97 });
+        return lost.Count == 0 && duplicated.Count == 0 && refused == 0 ? 0 : 1;
+    }
+
+    private static string Option(string[] args, string name, string fallback)
+    {
+        var i = Array.IndexOf(args, "--" + name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    }
+}
