@@ -109,6 +109,41 @@ public sealed class OrderLifecycleTests(SandboxHostFixture sandbox) : IAsyncLife
     }
 
     [Fact]
+    public async Task orders_queued_while_the_erp_is_down_reach_it_in_batches_once_it_is_back()
+    {
+        await sandbox.FaultAsync(RetailSync.Sandbox.SandboxApi.BusinessCentral, outage: true);
+        var ids = Enumerable.Range(0, 30).Select(_ => NewId()).ToList();
+        foreach (var id in ids)
+        {
+            sandbox.ShopifySim.SeedOrder(id.ToString(System.Globalization.CultureInfo.InvariantCulture), null);
+            Assert.Equal(HttpStatusCode.OK, (await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("orders/create",
+                ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", id, DateTimeOffset.UtcNow)))).StatusCode);
+        }
+
+        // They wait in the ERP's queue, visible as backlog.
+        await Eventually.TrueAsync(async () =>
+        {
+            var (_, kpis) = await sandbox.Http.GetApiAsync("/api/v1/kpis");
+            return kpis.GetProperty("backlog").GetProperty("erp").GetProperty("pending").GetInt32() >= ids.Count;
+        }, TimeSpan.FromSeconds(30), "30 orders queued for the ERP");
+        var before = sandbox.Traffic.BusinessCentral.Snapshot();
+        var admittedBefore = Convert.ToInt64(before.GetType().GetProperty("admitted")!.GetValue(before), System.Globalization.CultureInfo.InvariantCulture);
+
+        await sandbox.FaultAsync(RetailSync.Sandbox.SandboxApi.BusinessCentral);
+        foreach (var id in ids)
+        {
+            await WaitForAsync(id, o => o.GetProperty("status").GetString() == "Accepted", "accepted after the outage");
+        }
+
+        // One sales order each, sent in $batch calls: far fewer ERP requests than the 3-4 a single order needs.
+        var numbers = ids.Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();
+        Assert.Equal(ids.Count, sandbox.BcSim.Entities("salesOrders").Count(o => numbers.Contains(o["externalDocumentNumber"]!.GetValue<string>())));
+        var after = sandbox.Traffic.BusinessCentral.Snapshot();
+        var requests = Convert.ToInt64(after.GetType().GetProperty("admitted")!.GetValue(after), System.Globalization.CultureInfo.InvariantCulture) - admittedBefore;
+        Assert.True(requests < ids.Count, $"{requests} ERP requests for {ids.Count} orders");
+    }
+
+    [Fact]
     public async Task with_the_crm_down_the_erp_submission_waits_for_the_context_only_briefly()
     {
         (await sandbox.Http.PostAsJsonAsync("/sandbox/faults", new { system = RetailSync.Sandbox.SandboxApi.Salesforce, outage = true })).EnsureSuccessStatusCode();
