@@ -258,7 +258,18 @@ public sealed class OrderGrain(
             await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").ResolveAsync(entry.Key, $"succeeded on retry after {command.Attempts} attempt(s)");
         }
 
-        await this.WriteOrForgetAsync(state);
+        if (succeeded && entry.Command.Operation == "context")
+        {
+            // A read: not worth a write of its own (it would double the writes per order at intake).
+            // It is stored with the next change; a crash before that only repeats the lookup.
+            contextTimer?.Dispose();
+            contextTimer = null;
+        }
+        else
+        {
+            await this.WriteOrForgetAsync(state);
+        }
+
         await DispatchAsync(resend: false);
     }
 
