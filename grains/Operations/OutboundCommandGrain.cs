@@ -26,6 +26,15 @@ public sealed class OutboundOptions
     /// <summary>How long an order's ERP submission waits for the CRM context of its customer before going without it.</summary>
     public TimeSpan CrmContextWait { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>The delay before retry <paramref name="attempt"/>: exponential from <see cref="RetryBaseDelay"/>, capped at <see cref="MaxDelay"/>.</summary>
+    public TimeSpan Backoff(int attempt)
+    {
+        var exponential = RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 16));
+        // Between half and all of the exponential delay, so the retries of many commands spread out.
+        var jittered = exponential * (0.5 + (Random.Shared.NextDouble() / 2));
+        return TimeSpan.FromMilliseconds(Math.Min(jittered, MaxDelay.TotalMilliseconds));
+    }
+
     /// <summary>How often the sweeper looks for owners whose commands stay unfinished.</summary>
     public TimeSpan SweepPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
@@ -229,14 +238,7 @@ public sealed partial class OutboundCommandGrain(
         }
     }
 
-    private TimeSpan Backoff(int attempt)
-    {
-        var o = options.Value;
-        var exponential = o.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 16));
-        // Full jitter between half and all of the exponential delay, so retries of many commands spread out.
-        var jittered = exponential * (0.5 + (Random.Shared.NextDouble() / 2));
-        return TimeSpan.FromMilliseconds(Math.Min(jittered, o.MaxDelay.TotalMilliseconds));
-    }
+    private TimeSpan Backoff(int attempt) => options.Value.Backoff(attempt);
 
     private CommandView View() => new(this.GetPrimaryKeyString(), S.Command!, S.Status, S.Attempts, S.LastError, S.Result, S.NextAttemptAt, S.ExternalId, S.ExternalStatus, S.VendorCode);
 

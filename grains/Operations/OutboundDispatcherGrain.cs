@@ -259,14 +259,7 @@ public sealed partial class OutboundDispatcherGrain(
         }
     }
 
-    private TimeSpan Backoff(int attempt)
-    {
-        var o = options.Value;
-        var exponential = o.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 16));
-        // Between half and all of the exponential delay, so the retries of many commands spread out.
-        var jittered = exponential * (0.5 + (Random.Shared.NextDouble() / 2));
-        return TimeSpan.FromMilliseconds(Math.Min(jittered, o.MaxDelay.TotalMilliseconds));
-    }
+    private TimeSpan Backoff(int attempt) => options.Value.Backoff(attempt);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Outbound {Key}: attempt {Attempt} failed transiently, next in {DelayMs} ms: {Error}")]
     private static partial void LogRetrying(ILogger logger, string key, int attempt, double delayMs, string error);
