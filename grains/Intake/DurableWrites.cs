@@ -1,22 +1,42 @@
+using System.Runtime.CompilerServices;
+
 namespace RetailSync.Intake;
 
 public static class DurableWrites
 {
+    /// <summary>States whose last write failed: their activation holds changes that storage does not.</summary>
+    private static readonly ConditionalWeakTable<object, object> Unrecorded = [];
+
     /// <summary>
     /// Writes the grain's state; if the write fails, the in-memory state holds changes that storage
     /// does not, so the activation is dropped and the next call starts again from what is stored.
     /// Without this a retried delivery would look like a duplicate of one that was never recorded.
+    /// Until the activation is gone, it refuses to write or take deliveries: a later write would
+    /// store the failed change after all (a delivery already answered 503), and its memory would
+    /// answer "duplicate" to Shopify's retry of it.
     /// </summary>
     public static async Task WriteOrForgetAsync<T>(this IGrainBase grain, IPersistentState<T> state)
     {
+        grain.EnsureRecorded(state);
         try
         {
             await state.WriteStateAsync();
         }
         catch
         {
+            Unrecorded.AddOrUpdate(state, state);
             grain.DeactivateOnIdle();
             throw;
+        }
+    }
+
+    /// <summary>Throws when this activation's state holds an unrecorded change (see <see cref="WriteOrForgetAsync"/>).</summary>
+    public static void EnsureRecorded<T>(this IGrainBase grain, IPersistentState<T> state)
+    {
+        if (Unrecorded.TryGetValue(state, out _))
+        {
+            grain.DeactivateOnIdle();
+            throw new InvalidOperationException("This activation holds changes that could not be stored; it is being dropped. Retry.");
         }
     }
 }
@@ -32,6 +52,7 @@ public static class Inbox
     public static async Task<IntakeOutcome> ReceiveAsync<T>(this IGrainBase grain, IPersistentState<T> state, Journal journal,
         ShopifyDelivery delivery, Func<IntakeOutcome> apply, Func<IntakeOutcome, string> describe, Action? then = null)
     {
+        grain.EnsureRecorded(state);
         if (journal.HasSeen(delivery))
         {
             return IntakeOutcome.Duplicate;

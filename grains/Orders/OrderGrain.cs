@@ -45,6 +45,14 @@ public sealed class OrderGrain(
     public async Task<IntakeOutcome> ReceiveOrderAsync(ShopifyDelivery delivery, Order order)
     {
         var created = S.Order is null;
+        if (!S.Journal.HasSeen(delivery))
+        {
+            // The index first, then the write: a delivery answered 503 must have recorded nothing,
+            // and an accepted one must be findable by the sweeper if a crash takes this order and its
+            // queued commands. Listed without pending work costs one needless nudge at most.
+            await IndexAsync();
+        }
+
         var outcome = await this.ReceiveAsync(state, S.Journal, delivery, () =>
         {
             var outcome = OrderIntakeRules.Decide(S.Order, order);
@@ -66,11 +74,16 @@ public sealed class OrderGrain(
             then: () => Plan(S.Order!, delivery.DedupeKey));
         if (Unfinished)
         {
-            // Before answering: the index is what wakes this order if a crash takes it and its queued
-            // commands. Handing them to their dispatchers is an in-memory enqueue, cheaper in this turn
+            // A duplicate of a delivery whose answer was lost also gets here: list it again if needed.
+            // Handing the commands to their dispatchers is an in-memory enqueue, cheaper in this turn
             // than a message to ourselves; a failure there is retried by timer and never fails the delivery.
             await IndexAsync();
             await DispatchAsync(resend: false);
+        }
+        else if (indexed)
+        {
+            indexed = false;
+            outboxIndex.RemoveAsync(this.GetGrainId().ToString()).Ignore();
         }
 
         return outcome;
