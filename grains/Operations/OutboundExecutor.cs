@@ -72,11 +72,10 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
 
         // Customers first (idempotent by number), then the orders whose customer is there (idempotent by external document number).
         var open = Enumerable.Range(0, submissions.Count).Where(i => outcomes[i] is null).ToList();
-        var customers = (await erp.UpsertCustomersAsync([.. open.Select(i => submissions[i].Customer)], cancellationToken))
-            .GroupBy(c => c.Number, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
-        foreach (var i in open.Where(i => customers[submissions[i].Customer.Number].Error is not null))
+        var customers = await erp.UpsertCustomersAsync([.. open.Select(i => submissions[i].Customer)], cancellationToken);
+        foreach (var (i, customer) in open.Zip(customers).Where(p => p.Second.Error is not null))
         {
-            outcomes[i] = new(null, customers[submissions[i].Customer.Number].Error);
+            outcomes[i] = new(null, customer.Error);
         }
 
         open = [.. open.Where(i => outcomes[i] is null)];
