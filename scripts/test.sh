@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need when it is absent
-# (PostgreSQL server binaries), then `dotnet test`. CI (.ci/run) calls exactly this.
+# (PostgreSQL server binaries, the Tryton server and modules), then `dotnet test`. CI (.ci/run) calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v runuser >/dev/null || missing+=(util-linux)
+# A real Tryton ERP for the adapter's integration tests (Debian's packages, without recommends: ~30 MB).
+tryton=(tryton-server tryton-modules-party tryton-modules-product tryton-modules-stock tryton-modules-sale
+        tryton-modules-account tryton-modules-account-invoice tryton-modules-sale-credit-limit python3-phonenumbers)
+for package in "${tryton[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"

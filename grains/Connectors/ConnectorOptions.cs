@@ -11,6 +11,11 @@ public sealed class ConnectorOptions
 
     public BusinessCentralConnectorOptions BusinessCentral { get; set; } = new();
 
+    /// <summary>Which ERP adapter serves <see cref="IErp"/>: <c>BusinessCentral</c> (default) or <c>Tryton</c>.</summary>
+    public string Erp { get; set; } = ErpKinds.BusinessCentral;
+
+    public TrytonConnectorOptions Tryton { get; set; } = new();
+
     /// <summary>Share of each vendor limit we allow ourselves, so network jitter never pushes us over it.</summary>
     public double RateLimitHeadroom { get; set; } = 0.9;
 }
@@ -50,5 +55,32 @@ public sealed class BusinessCentralConnectorOptions
     public string AccessToken { get; set; } = "";
 
     /// <summary>Business Central allows 6,000 requests per 5 minutes per user: 20 per second.</summary>
+    public double RequestsPerSecond { get; set; } = 20;
+}
+
+public static class ErpKinds
+{
+    public const string BusinessCentral = "BusinessCentral";
+    public const string Tryton = "Tryton";
+}
+
+public sealed class TrytonConnectorOptions
+{
+    /// <summary>The trytond web listener, e.g. http://127.0.0.1:8000 (the database name is the path under it).</summary>
+    public string Url { get; set; } = "";
+
+    public string Database { get; set; } = "";
+
+    public string User { get; set; } = "admin";
+
+    public string Password { get; set; } = "";
+
+    /// <summary>Code of the warehouse (<c>stock.location</c>) sales ship from and stock is read for.</summary>
+    public string WarehouseCode { get; set; } = "WH";
+
+    /// <summary>
+    /// A Tryton server takes ~2.3 sales/s (confirm with processing ~320 ms): more requests only queue
+    /// in front of it. Calls of any kind count.
+    /// </summary>
     public double RequestsPerSecond { get; set; } = 20;
 }

@@ -107,7 +107,15 @@ public sealed record ErpLine(string Sku, decimal Quantity, decimal UnitPrice);
 
 public sealed record ErpSalesOrder(string ExternalDocumentNumber, string CustomerNumber, DateOnly OrderDate, string Currency, IReadOnlyList<ErpLine> Lines);
 
-public sealed record ErpSalesOrderRef(string Id, string Number, string ExternalDocumentNumber, string Status, decimal Total, string ETag, JsonObject Raw);
+/// <summary>A sales order as the ERP holds it; <see cref="HoldReason"/> is set when its status is <see cref="ErpStatuses.OnHold"/>.</summary>
+public sealed record ErpSalesOrderRef(string Id, string Number, string ExternalDocumentNumber, string Status, decimal Total, string ETag, JsonObject Raw,
+    string? HoldReason = null);
+
+public static class ErpStatuses
+{
+    /// <summary>The ERP took the order but holds it for a person's decision (a credit limit): not accepted, not refused.</summary>
+    public const string OnHold = "OnHold";
+}
 
 public sealed record ErpBatchResult(string ExternalDocumentNumber, ErpSalesOrderRef? Order, ConnectorException? Error);
 

@@ -6,11 +6,13 @@ internal static class Transport
     /// Sends through the system's pipeline; what never got an answer (network errors, timeouts, an open
     /// circuit) is a transient failure. The caller's own cancellation still propagates as such.
     /// </summary>
-    public static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpRequestMessage request, string system, CancellationToken cancellationToken)
+    public static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpRequestMessage request, string system, CancellationToken cancellationToken,
+        bool? configured = null)
     {
-        var token = request.Headers.Authorization?.Parameter
-            ?? (request.Headers.TryGetValues("X-Shopify-Access-Token", out var values) ? values.FirstOrDefault() : null);
-        if (string.IsNullOrEmpty(token) || request.RequestUri is not { IsAbsoluteUri: true })
+        // Token-based adapters are configured when they carry a token; session-based ones (Tryton) say so themselves.
+        configured ??= !string.IsNullOrEmpty(request.Headers.Authorization?.Parameter
+            ?? (request.Headers.TryGetValues("X-Shopify-Access-Token", out var values) ? values.FirstOrDefault() : null));
+        if (configured != true || request.RequestUri is not { IsAbsoluteUri: true })
         {
             // Not configured: say so in the exception queue rather than call anywhere.
             throw new ConnectorException(system, FailureKind.Permanent, "NOT_CONFIGURED",

@@ -83,7 +83,7 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
         foreach (var (i, result) in open.Zip(orders))
         {
             outcomes[i] = result.Order is { } order
-                ? new(new($"sales order {order.Number} ({order.Status})", order.Number, order.Status), null)
+                ? new(Submitted(order), null)
                 : new(null, result.Error);
         }
 
@@ -128,6 +128,11 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
     private static ConnectorException UpsertError(CrmUpsertResult result) =>
         // UNABLE_TO_LOCK_ROW is contention, not content: try again later.
         new("salesforce", result.ErrorCode == "UNABLE_TO_LOCK_ROW" ? FailureKind.Transient : FailureKind.Permanent, result.ErrorCode, result.Message ?? "upsert failed");
+
+    /// <summary>An order the ERP holds (Tryton: over the credit limit) says why, for the order's timeline.</summary>
+    private static CommandResult Submitted(ErpSalesOrderRef order) => order.Status == ErpStatuses.OnHold
+        ? new($"sales order {order.Number} on hold: {order.HoldReason}", order.Number, order.Status)
+        : new($"sales order {order.Number} ({order.Status})", order.Number, order.Status);
 
     private static ConnectorException? MissingSku(ErpOrderSubmission p) =>
         p.Order.Lines.Any(l => string.IsNullOrWhiteSpace(l.Sku))
@@ -175,7 +180,7 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
             case ("erp", "salesOrder"):
             {
                 var order = await erp.SubmitSalesOrderAsync(Read<ErpSalesOrder>(command), cancellationToken);
-                return new($"sales order {order.Number} ({order.Status})", order.Number, order.Status);
+                return Submitted(order);
             }
 
             case ("erp", "submitOrder"):
@@ -189,7 +194,7 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
 
                 await erp.UpsertCustomerAsync(p.Customer, cancellationToken);
                 var order = await erp.SubmitSalesOrderAsync(p.Order, cancellationToken);
-                return new($"sales order {order.Number} ({order.Status})", order.Number, order.Status);
+                return Submitted(order);
             }
 
             case ("erp", "cancelOrder"):

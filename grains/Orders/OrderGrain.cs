@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using RetailSync.Connectors;
 using RetailSync.Intake;
 using RetailSync.Model;
 using RetailSync.Operations;
@@ -337,6 +338,12 @@ public sealed class OrderGrain(
 
         switch (entry.Command.Operation)
         {
+            case "submitOrder" when succeeded && command.ExternalStatus == ErpStatuses.OnHold:
+                // The ERP holds it for a person (credit limit): visible, waiting, not failed; a retry re-submits.
+                S.Systems[SystemNames.Erp].ExternalId = command.ExternalId;
+                Fire(OrderTrigger.ErpOnHold, $"ERP: {command.Result}");
+                Propagate(entry.Command.CorrelationId);
+                break;
             case "submitOrder" when succeeded:
                 S.Systems[SystemNames.Erp].ExternalId = command.ExternalId;
                 S.ErpNumber = command.ExternalId;

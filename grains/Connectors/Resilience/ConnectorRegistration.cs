@@ -8,12 +8,13 @@ using Polly;
 using RetailSync.Connectors.BusinessCentral;
 using RetailSync.Connectors.Salesforce;
 using RetailSync.Connectors.Shopify;
+using RetailSync.Connectors.Tryton;
 
 namespace RetailSync.Connectors.Resilience;
 
 public static class ConnectorRegistration
 {
-    /// <summary>The three adapters, each behind its own resilience pipeline (design section 6).</summary>
+    /// <summary>The three adapters (the ERP one chosen by <see cref="ConnectorOptions.Erp"/>), each behind its own resilience pipeline (design section 6).</summary>
     public static IServiceCollection AddRetailSyncConnectors(this IServiceCollection services)
     {
         services.AddOptions<ConnectorOptions>().BindConfiguration(ConnectorOptions.Section);
@@ -24,10 +25,16 @@ public static class ConnectorRegistration
         AddPipeline(services, ShopifyAdminClient.SystemName, o => o.Shopify.RequestsPerSecond);
         AddPipeline(services, SalesforceClient.SystemName, o => o.Salesforce.RequestsPerSecond);
         AddPipeline(services, BusinessCentralClient.SystemName, o => o.BusinessCentral.RequestsPerSecond);
+        AddPipeline(services, TrytonClient.SystemName, o => o.Tryton.RequestsPerSecond);
 
         services.TryAddSingleton<IShopifyAdmin>(sp => ActivatorUtilities.CreateInstance<ShopifyAdminClient>(sp, Client(sp, ShopifyAdminClient.SystemName)));
         services.TryAddSingleton<ICrm>(sp => ActivatorUtilities.CreateInstance<SalesforceClient>(sp, Client(sp, SalesforceClient.SystemName)));
-        services.TryAddSingleton<IErp>(sp => ActivatorUtilities.CreateInstance<BusinessCentralClient>(sp, Client(sp, BusinessCentralClient.SystemName)));
+        services.TryAddSingleton<IErp>(sp => sp.GetRequiredService<IOptions<ConnectorOptions>>().Value.Erp switch
+        {
+            ErpKinds.BusinessCentral => ActivatorUtilities.CreateInstance<BusinessCentralClient>(sp, Client(sp, BusinessCentralClient.SystemName)),
+            ErpKinds.Tryton => ActivatorUtilities.CreateInstance<TrytonClient>(sp, Client(sp, TrytonClient.SystemName)),
+            var other => throw new InvalidOperationException($"{ConnectorOptions.Section}:Erp is '{other}': expected {ErpKinds.BusinessCentral} or {ErpKinds.Tryton}"),
+        });
         return services;
     }
 
