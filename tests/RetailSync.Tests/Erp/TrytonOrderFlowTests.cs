@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RetailSync.Connectors;
+using RetailSync.Silo.Erp;
+using RetailSync.Tests.Infrastructure;
+
+namespace RetailSync.Tests.Erp;
+
+/// <summary>
+/// The order workflow with Tryton as the ERP (selected by configuration), Shopify and the CRM from the
+/// sandbox: a signed webhook in, a processed Tryton sale out, and the order's status from Tryton's answer.
+/// </summary>
+[Collection(TrytonCollection.Name)]
+public sealed class TrytonOrderFlowTests(TrytonFixture tryton) : IAsyncLifetime
+{
+    private const string Shop = ShopifyFixtures.Shop;
+    private InProcessHost host = null!;
+
+    public async Task InitializeAsync() => host = await InProcessHost.StartEmbeddedAsync(
+        "--RetailSync:Dashboard:Enabled=false",
+        "--RetailSync:Connectors:Erp=Tryton",
+        $"--RetailSync:Connectors:Tryton:Url={tryton.Server.Options.Url}",
+        $"--RetailSync:Connectors:Tryton:Database={tryton.Server.Options.Database}",
+        $"--RetailSync:Connectors:Tryton:Password={tryton.Server.Options.Password}",
+        "--RetailSync:Outbound:RetryBaseDelay=00:00:00.100",
+        "--RetailSync:Outbound:MaxDelay=00:00:01");
+
+    public async Task DisposeAsync() => await host.DisposeAsync();
+
+    /// <summary>The hookdeck orders/create fixture as a new order of a new customer.</summary>
+    private static (long Id, byte[] Body, string CustomerNumber) NewOrder()
+    {
+        var id = Random.Shared.NextInt64(1_000_000_000, 9_000_000_000);
+        var customerId = Random.Shared.NextInt64(1_000_000_000, 9_000_000_000);
+        var node = JsonNode.Parse(ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", id, DateTimeOffset.UtcNow))!.AsObject();
+        node["customer"]!["id"] = customerId;
+        node["customer"]!["email"] = $"buyer-{customerId}@example.com";
+        node["email"] = $"buyer-{customerId}@example.com";
+        return (id, Encoding.UTF8.GetBytes(node.ToJsonString()), $"SHOPIFY-{customerId}");
+    }
+
+    private async Task<JsonElement> WaitForStatusAsync(long id, string status)
+    {
+        JsonElement last = default;
+        try
+        {
+            await Eventually.TrueAsync(async () =>
+            {
+                var (code, order) = await host.Http.GetApiAsync($"/api/v1/orders/{Shop}/{id}");
+                last = order;
+                return code == HttpStatusCode.OK && order.GetProperty("status").GetString() == status;
+            }, TimeSpan.FromSeconds(60), $"order {id} {status}");
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}; last seen: {(last.ValueKind == JsonValueKind.Object ? last.GetRawText() : "-")}", ex);
+        }
+
+        return last;
+    }
+
+    private async Task<JsonArray> SalesAsync(long id) =>
+        await tryton.Erp.Rpc.SearchReadAsync("sale.sale", [new JsonArray("reference", "=", id.ToString(CultureInfo.InvariantCulture))], ["id", "state", "number"]);
+
+    [Fact]
+    public async Task a_signed_shopify_order_becomes_one_processed_tryton_sale_and_the_order_is_accepted()
+    {
+        var (id, body, customer) = NewOrder();
+        Assert.Equal(HttpStatusCode.OK, (await host.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", body, eventId: "t-" + id))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", body, eventId: "t-" + id))).StatusCode);
+
+        var order = await WaitForStatusAsync(id, "Accepted");
+
+        var sale = Assert.Single(await SalesAsync(id))!;
+        Assert.Equal("processing", sale["state"]!.GetValue<string>());
+        Assert.Equal(sale["number"]!.GetValue<string>(), order.GetProperty("systems").GetProperty("erp").GetProperty("externalId").GetString());
+        Assert.NotNull(await tryton.Erp.FindCustomerAsync(customer));
+        Assert.Contains(order.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("kind").GetString() == "erp:submitOrder");
+    }
+
+    [Fact]
+    public async Task an_order_over_the_customers_credit_limit_ends_on_hold_with_trytons_reason()
+    {
+        var (id, body, customer) = NewOrder();
+        // The ERP knows the customer already, with a credit limit below the order's 398.00.
+        await tryton.Erp.UpsertCustomerAsync(new ErpCustomer(customer, "Jon Snow", $"limit-{id}@example.com", null, "1 Main St", "Ottawa", "K1A 0B1", "CA"));
+        await TrytonSetup.SetCreditLimitAsync(tryton.Erp.Rpc, customer, 50m);
+
+        Assert.Equal(HttpStatusCode.OK, (await host.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", body))).StatusCode);
+
+        var order = await WaitForStatusAsync(id, "OnHold");
+        var held = order.GetProperty("timeline").EnumerateArray().Last(e => e.GetProperty("kind").GetString() == "status");
+        Assert.Contains("credit limit", held.GetRawText(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("quotation", Assert.Single(await SalesAsync(id))!["state"]!.GetValue<string>());
+    }
+}
