@@ -18,6 +18,12 @@ public sealed class TrytonClient(HttpClient http, IOptionsMonitor<ConnectorOptio
     public const string SystemName = TrytonRpc.SystemName;
 
     private const int ConflictRetries = 5;
+
+    /// <summary>
+    /// Sales per transaction: confirming processes each sale in the same request (~150 ms each when
+    /// batched), so larger batches only make requests long enough to hit the call timeout.
+    /// </summary>
+    public const int BatchLimit = 10;
     private static readonly string[] SaleFields = ["id", "number", "reference", "state", "total_amount", "shipment_state", "invoice_state", "_timestamp"];
     private static readonly string[] PartyFields = ["id", "code", "name", "credit_limit_amount", "addresses", "contact_mechanisms", "_timestamp"];
 
@@ -136,21 +142,21 @@ public sealed class TrytonClient(HttpClient http, IOptionsMonitor<ConnectorOptio
     {
         var distinct = orders.DistinctBy(o => o.ExternalDocumentNumber).ToList();
         var results = new Dictionary<string, ErpBatchResult>(StringComparer.Ordinal);
-        if (distinct.Count > 1)
+        foreach (var chunk in distinct.Where(_ => distinct.Count > 1).Chunk(BatchLimit))
         {
             try
             {
-                // The whole batch in five calls: find, create the missing, quote, confirm, process. Tryton runs
-                // each call in one transaction, so one refusal (a credit limit, an unknown product) rolls the
-                // step back for all; then each order goes its own way below and gets its own answer.
-                foreach (var sale in await AdvanceAllAsync(distinct, cancellationToken))
+                // The whole chunk in a handful of calls: find, create the missing, quote, confirm, process, read.
+                // Tryton runs each call in one transaction, so one refusal (a credit limit, an unknown product)
+                // rolls that step back for all; then each order goes its own way below and gets its own answer.
+                foreach (var sale in await AdvanceAllAsync(chunk, cancellationToken))
                 {
                     results[sale.ExternalDocumentNumber] = new(sale.ExternalDocumentNumber, sale, null);
                 }
             }
             catch (ConnectorException ex) when (ex.Kind != FailureKind.Transient)
             {
-                results.Clear();
+                // Left to the one-by-one path below.
             }
         }
 
@@ -192,14 +198,24 @@ public sealed class TrytonClient(HttpClient http, IOptionsMonitor<ConnectorOptio
             sales = await SalesByReferenceAsync(references, cancellationToken);
         }
 
-        foreach (var (from, button) in new[] { ("draft", "quote"), ("quotation", "confirm"), ("confirmed", "process") })
+        // Each step takes every sale that is at it or before it; one read at the end.
+        var drafts = Ids(sales.Values, "draft");
+        long[] quotations = [.. drafts, .. Ids(sales.Values, "quotation")];
+        long[] confirmed = [.. quotations, .. Ids(sales.Values, "confirmed")];
+        if (drafts.Length > 0)
         {
-            var ids = sales.Values.Where(s => State(s) == from).Select(Id).ToList();
-            if (ids.Count > 0)
-            {
-                await rpc.ButtonAsync("sale.sale", button, ids, cancellationToken);
-                sales = await SalesByReferenceAsync(references, cancellationToken);
-            }
+            await rpc.ButtonAsync("sale.sale", "quote", drafts, cancellationToken);
+        }
+
+        if (quotations.Length > 0)
+        {
+            await rpc.ButtonAsync("sale.sale", "confirm", quotations, cancellationToken);
+        }
+
+        if (confirmed.Length > 0)
+        {
+            await rpc.ButtonAsync("sale.sale", "process", confirmed, cancellationToken);
+            sales = await SalesByReferenceAsync(references, cancellationToken);
         }
 
         return [.. references.Select(r => ToSaleRef(sales[r], null))];
@@ -208,37 +224,39 @@ public sealed class TrytonClient(HttpClient http, IOptionsMonitor<ConnectorOptio
     /// <summary>Takes one sale from whatever state a crash or an earlier refusal left it in to processing.</summary>
     private async Task<ErpSalesOrderRef> AdvanceAsync(JsonObject sale, CancellationToken cancellationToken)
     {
-        var reference = sale["reference"]!.GetValue<string>();
-        for (var step = 0; step < 4; step++)
+        var state = State(sale);
+        if (state is not ("draft" or "quotation" or "confirmed"))
         {
-            var button = State(sale) switch
-            {
-                "draft" => "quote",
-                "quotation" => "confirm",
-                "confirmed" => "process",
-                _ => null,
-            };
-            if (button is null)
-            {
-                break;
-            }
+            return ToSaleRef(sale, null);
+        }
 
+        long[] id = [Id(sale)];
+        if (state == "draft")
+        {
+            await rpc.ButtonAsync("sale.sale", "quote", id, cancellationToken);
+        }
+
+        if (state is "draft" or "quotation")
+        {
             try
             {
-                await rpc.ButtonAsync("sale.sale", button, [Id(sale)], cancellationToken);
+                await rpc.ButtonAsync("sale.sale", "confirm", id, cancellationToken);
             }
-            catch (ConnectorException ex) when (button == "confirm" && ex.VendorCode == "UserWarning")
+            catch (ConnectorException ex) when (ex.VendorCode == "UserWarning")
             {
                 // Over the credit limit (or another warning a person must accept in Tryton): the sale waits in
                 // quotation; the order is on hold with Tryton's reason, not failed.
-                return ToSaleRef(sale, ex.VendorMessage);
+                return ToSaleRef((await SalesByReferenceAsync([sale["reference"]!.GetValue<string>()], cancellationToken)).First().Value, ex.VendorMessage);
             }
-
-            sale = (await SalesByReferenceAsync([reference], cancellationToken))[reference];
         }
 
-        return ToSaleRef(sale, null);
+        // Confirming queues processing after the commit, where a failure is only logged: process explicitly so it surfaces here.
+        await rpc.ButtonAsync("sale.sale", "process", id, cancellationToken);
+        var reference = sale["reference"]!.GetValue<string>();
+        return ToSaleRef((await SalesByReferenceAsync([reference], cancellationToken))[reference], null);
     }
+
+    private static long[] Ids(IEnumerable<JsonObject> sales, string state) => [.. sales.Where(s => State(s) == state).Select(Id)];
 
     /// <summary>Creates the sales; for each reference, the oldest sale wins and a newer duplicate we made is deleted.</summary>
     private async Task<IReadOnlyList<long>> CreateSalesAsync(IReadOnlyList<ErpSalesOrder> orders, CancellationToken cancellationToken)

@@ -95,6 +95,32 @@ public sealed class TrytonAdapterTests(TrytonFixture tryton)
     }
 
     [Fact]
+    public async Task one_refusal_in_a_batch_is_that_orders_own_answer_and_the_others_are_processed()
+    {
+        var careful = new ErpCustomer("RS-CAREFUL-" + Guid.NewGuid().ToString("N")[..6], "Careful Buyer", null, null, "1 Main St", "Boston", "02110", "US");
+        var regular = new ErpCustomer("RS-REGULAR", "Regular Buyer", null, null, "2 Main St", "Boston", "02110", "US");
+        await tryton.Erp.UpsertCustomersAsync([careful, regular]);
+        await TrytonSetup.SetCreditLimitAsync(Rpc, careful.Number, 1m);
+        var prefix = "MIXED-" + Guid.NewGuid().ToString("N")[..6];
+        var orders = new[]
+        {
+            new ErpSalesOrder($"{prefix}-1", regular.Number, new DateOnly(2026, 11, 27), "USD", [new ErpLine("SKU2006-001", 1, 10m)]),
+            new ErpSalesOrder($"{prefix}-2", careful.Number, new DateOnly(2026, 11, 27), "USD", [new ErpLine("SKU2006-001", 1, 10m)]),
+            new ErpSalesOrder($"{prefix}-3", regular.Number, new DateOnly(2026, 11, 27), "USD", [new ErpLine("NO-SUCH-SKU", 1, 10m)]),
+            new ErpSalesOrder($"{prefix}-4", regular.Number, new DateOnly(2026, 11, 27), "USD", [new ErpLine("SKU2006-001", 2, 10m)]),
+        };
+
+        var results = await tryton.Erp.SubmitSalesOrdersAsync(orders);
+
+        Assert.Equal("processing", results[0].Order!.Status);
+        Assert.Equal(ErpStatuses.OnHold, results[1].Order!.Status);
+        Assert.Equal(FailureKind.Permanent, results[2].Error!.Kind);
+        Assert.Contains("NO-SUCH-SKU", results[2].Error!.Message, StringComparison.Ordinal);
+        Assert.Equal("processing", results[3].Order!.Status);
+        Assert.Empty(await SalesAsync($"{prefix}-3"));
+    }
+
+    [Fact]
     public async Task a_customer_is_found_again_by_code_and_by_email_and_a_party_entered_by_hand_is_adopted_not_duplicated()
     {
         var email = $"ada-{Guid.NewGuid():N}@example.com";
