@@ -78,6 +78,7 @@ public static class SandboxApi
         MapShopify(group.MapGroup("/shopify"), shopify, traffic.Shopify);
         MapSalesforce(group.MapGroup("/salesforce"), salesforce, traffic.Salesforce);
         MapBusinessCentral(group.MapGroup("/bc"), bc, traffic.BusinessCentral);
+        Erp.ErpCallbacks.MapErp(group.MapGroup("/erp"), bc, app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>());
         return app;
     }
 

@@ -49,6 +49,14 @@ public static class ClusterModeGuard
             }
         }
 
+        foreach (var (connector, callback) in options.ErpCallbacks)
+        {
+            if (string.IsNullOrWhiteSpace(callback.Secret) || callback.Secret == DevelopmentDefaults.ErpCallbackSecret)
+            {
+                problems.Add($"RetailSync:ErpCallbacks:{connector}:Secret is missing or is the development secret.");
+            }
+        }
+
         if (options.ApiKeys.Count == 0 || options.ApiKeys.Any(k => string.IsNullOrWhiteSpace(k) || k == DevelopmentDefaults.ApiKey))
         {
             problems.Add("RetailSync:ApiKeys is missing or contains the development key (env RetailSync__ApiKeys__0).");

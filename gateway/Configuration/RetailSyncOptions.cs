@@ -8,6 +8,9 @@ public sealed class RetailSyncOptions
     /// <summary>Shops we accept webhooks from, keyed by their myshopify.com domain.</summary>
     public Dictionary<string, ShopOptions> Shops { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>ERP connectors allowed to call <c>POST /webhooks/erp/{connector}</c>, keyed by connector name (e.g. <c>bc</c>).</summary>
+    public Dictionary<string, ErpCallbackOptions> ErpCallbacks { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Bearer keys accepted by the query and operations API.</summary>
     public List<string> ApiKeys { get; set; } = [];
 
@@ -26,6 +29,15 @@ public sealed class ShopOptions
     public string? PreviousWebhookSecret { get; set; }
 }
 
+public sealed class ErpCallbackOptions
+{
+    /// <summary>Signs the callbacks: <c>X-RetailSync-Hmac-Sha256</c> = base64 HMAC-SHA256 of the raw body.</summary>
+    public string Secret { get; set; } = "";
+
+    /// <summary>The secret being rotated out; still accepted until it is removed from configuration.</summary>
+    public string? PreviousSecret { get; set; }
+}
+
 /// <summary>
 /// Values that make the embedded default work with nothing configured. They are public knowledge,
 /// so cluster mode refuses to start with any of them.
@@ -35,6 +47,8 @@ public static class DevelopmentDefaults
     public const string Tenant = "sandbox";
     public const string Shop = "sandbox.myshopify.com";
     public const string WebhookSecret = "sandbox-webhook-secret";
+    public const string ErpConnector = "bc";
+    public const string ErpCallbackSecret = "sandbox-erp-secret";
     public const string ApiKey = "dev-api-key";
     public const string Url = "http://127.0.0.1:5080";
 
@@ -48,6 +62,11 @@ public static class DevelopmentDefaults
         if (options.ApiKeys.Count == 0)
         {
             options.ApiKeys.Add(ApiKey);
+        }
+
+        if (options.ErpCallbacks.Count == 0)
+        {
+            options.ErpCallbacks[ErpConnector] = new ErpCallbackOptions { Secret = ErpCallbackSecret };
         }
     }
 }

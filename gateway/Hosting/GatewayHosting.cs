@@ -40,6 +40,7 @@ public static class GatewayHosting
     {
         app.MapHealthApi();
         app.MapShopifyWebhooks();
+        app.MapErpWebhooks();
         app.MapQueryApi();
         app.MapOperationsApi();
         return app;

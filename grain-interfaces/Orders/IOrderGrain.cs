@@ -16,6 +16,13 @@ public interface IOrderGrain : IGrainWithStringKey
     [Alias("ReceiveFulfillment")]
     Task<IntakeOutcome> ReceiveFulfillmentAsync(ShopifyDelivery delivery, Fulfillment fulfillment);
 
+    /// <summary>
+    /// Records an ERP callback about this order (shipped, backordered, released, on hold, rejected).
+    /// The delivery's dedupe key is the ERP's event id; the ERP is the authority for these statuses.
+    /// </summary>
+    [Alias("ReceiveErpEvent")]
+    Task<IntakeOutcome> ReceiveErpEventAsync(ShopifyDelivery delivery, RetailSync.Erp.ErpOrderEvent erpEvent);
+
     /// <summary>Removes the buyer's personal data from the order and its timeline (privacy law request).</summary>
     [Alias("Redact")]
     Task RedactAsync(string reason);

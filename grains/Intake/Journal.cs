@@ -45,7 +45,8 @@ public sealed class Journal
     {
         Remember(delivery);
         var triggered = delivery.TriggeredAt is { } t ? $" triggered {t:O}" : "";
-        Record(delivery.ReceivedAt, $"shopify:{delivery.Topic}", $"{outcome.ToString().ToLowerInvariant()}: {delivery.Describe()}{triggered}; {detail}", delivery.DedupeKey);
+        // ERP callbacks are recorded with their own source prefix (erp:{connector}/{type}).
+        Record(delivery.ReceivedAt, delivery.Topic.StartsWith("erp:", StringComparison.Ordinal) ? delivery.Topic : $"shopify:{delivery.Topic}", $"{outcome.ToString().ToLowerInvariant()}: {delivery.Describe()}{triggered}; {detail}", delivery.DedupeKey);
     }
 
     /// <summary>Drops timeline entries that mention any of the given personal values.</summary>

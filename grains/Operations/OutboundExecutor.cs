@@ -221,6 +221,22 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
                 return new($"order {p.OrderId} tagged {string.Join(",", p.AddTags)}", p.OrderId, null);
             }
 
+            case ("shopify", "fulfill"):
+            {
+                var p = Read<ShopifyFulfillment>(command);
+                try
+                {
+                    var id = await shopify.CreateFulfillmentAsync(p.Shop, p.OrderId, p.TrackingCompany, p.TrackingNumber, p.QuantitiesBySku, cancellationToken);
+                    return new($"fulfillment {id} ({p.TrackingCompany} {p.TrackingNumber})", id, null);
+                }
+                catch (ConnectorException ex) when (ex.VendorCode == "NOTHING_TO_FULFILL")
+                {
+                    // Shopify already shows these lines fulfilled: a retry after an answer we never got, or
+                    // the merchant fulfilled them in Shopify's admin. The ERP's shipment is told either way.
+                    return new($"nothing left to fulfil in Shopify ({p.TrackingCompany} {p.TrackingNumber})", null, null);
+                }
+            }
+
             case ("erp", "creditMemo"):
             {
                 var number = await erp.CreateCreditMemoAsync(Read<ErpCreditMemo>(command), cancellationToken);
@@ -270,6 +286,8 @@ public sealed record ShopifySyncStatus(string Shop, string OrderId, IReadOnlyLis
 public sealed record CrmUpsert(string SObject, string ExternalIdField, JsonObject Record);
 
 public sealed record CrmCreate(string SObject, JsonObject Fields);
+
+public sealed record ShopifyFulfillment(string Shop, string OrderId, string? TrackingCompany, string? TrackingNumber, IReadOnlyDictionary<string, int> QuantitiesBySku);
 
 public sealed record ShopifyTags(string Shop, string OrderId, IReadOnlyList<string> Tags);
 

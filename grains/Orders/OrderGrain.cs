@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using RetailSync.Connectors;
+using RetailSync.Erp;
 using RetailSync.Intake;
 using RetailSync.Model;
 using RetailSync.Operations;
@@ -34,8 +35,8 @@ public sealed class OrderGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // After a crash or a move, planned commands may not have been sent: send them now.
-        if (Unfinished)
+        // After a crash or a move, planned commands (or an exception to raise) may not have been sent: send them now.
+        if (Unfinished || (S.CancelAfterShipment && !S.CancelExceptionRaised))
         {
             this.AsReference<IOrderGrain>().DispatchAsync().Ignore();
         }
@@ -73,7 +74,7 @@ public sealed class OrderGrain(
             ? $"updated_at {order.UpdatedAt:O} is older than applied {S.Order!.UpdatedAt:O}"
             : $"{(created ? "created" : "updated")} at updated_at {order.UpdatedAt:O}, financial {order.FinancialStatus ?? "-"}, fulfilment {order.FulfillmentStatus ?? "-"}{(order.CancelledAt is null ? "" : ", cancelled")}",
             then: () => Plan(S.Order!, delivery.DedupeKey));
-        if (Unfinished)
+        if (Unfinished || (S.CancelAfterShipment && !S.CancelExceptionRaised))
         {
             // A duplicate of a delivery whose answer was lost also gets here: list it again if needed.
             // Handing the commands to their dispatchers is an in-memory enqueue, cheaper in this turn
@@ -134,17 +135,19 @@ public sealed class OrderGrain(
         S.Systems[SystemNames.For(system)].Status = "Pending";
     }
 
-    private void Fire(OrderTrigger trigger, string why)
+    private bool Fire(OrderTrigger trigger, string why)
     {
         if (!OrderStateMachine.TryFire(S.Status, trigger, out var next))
         {
             S.Journal.Record(clock.GetUtcNow(), "decision", $"{trigger} ignored in status {S.Status}", null);
-            return;
+            return false;
         }
 
         S.Journal.Record(clock.GetUtcNow(), "status", $"{S.Status} → {next}: {why}", null);
         S.Status = next;
+        S.StatusChanges++;
         GrainFactory.GetGrain<IKpiGrain>("kpis").OrderStatusChangedAsync(next, clock.GetUtcNow() - (S.ReceivedAt ?? clock.GetUtcNow())).Ignore();
+        return true;
     }
 
     private async Task IndexAsync()
@@ -375,8 +378,11 @@ public sealed class OrderGrain(
     private void Propagate(string? correlationId)
     {
         var order = S.Order!;
-        Enqueue("shopify", "syncStatus", OrderPropagation.ShopifyStatus(S.Shop!, order, S.Status, S.ShopifyStatusTag, S.ErpNumber), correlationId, S.Status);
-        Enqueue("crm", "upsert", OrderPropagation.CrmOrder(order, S.Status, S.ErpNumber, S.CrmContext), correlationId, S.Status);
+        // Keyed by the status change, so a status the order returns to (Backordered → Accepted) is told again;
+        // the status stays the key's last segment (the Shopify tag is read from it).
+        var change = $"{S.StatusChanges}:{S.Status}";
+        Enqueue("shopify", "syncStatus", OrderPropagation.ShopifyStatus(S.Shop!, order, S.Status, S.ShopifyStatusTag, S.ErpNumber), correlationId, change);
+        Enqueue("crm", "upsert", OrderPropagation.CrmOrder(order, S.Status, S.ErpNumber, S.CrmContext), correlationId, change);
     }
 
     public async Task<IntakeOutcome> ReceiveFulfillmentAsync(ShopifyDelivery delivery, Fulfillment fulfillment) =>
@@ -401,6 +407,100 @@ public sealed class OrderGrain(
             S.Tenant ??= delivery.Tenant;
             return IntakeOutcome.Applied;
         }, _ => $"fulfillment {fulfillment.FulfillmentId} {fulfillment.Status ?? "-"}, {fulfillment.Lines.Length} lines");
+
+    public async Task<IntakeOutcome> ReceiveErpEventAsync(ShopifyDelivery delivery, ErpOrderEvent erpEvent)
+    {
+        if (S.Order is null)
+        {
+            // The ERP only knows orders we sent it; an event for an order this grain never had is misaddressed.
+            throw new InvalidOperationException($"order {erpEvent.OrderId} is unknown here");
+        }
+
+        if (!S.Journal.HasSeen(delivery))
+        {
+            await IndexAsync();
+        }
+
+        var outcome = await this.ReceiveAsync(state, S.Journal, delivery, () => ApplyErpEvent(erpEvent, delivery.DedupeKey),
+            outcome => $"{erpEvent.Type}{(erpEvent.Shipment is { } s ? $" shipment {s.ShipmentId} ({s.Lines.Sum(l => l.Quantity)} units, tracking {s.TrackingNumber ?? "-"})" : "")}{(erpEvent.Reason is null ? "" : $": {erpEvent.Reason}")}"
+                + (outcome == IntakeOutcome.Stale ? $" — not applicable in status {S.Status}" : ""));
+        if (Unfinished)
+        {
+            await IndexAsync();
+            await DispatchAsync(resend: false);
+        }
+
+        return outcome;
+    }
+
+    /// <summary>The ERP is the authority for allocation and fulfilment: its events move the order and are told to Shopify and the CRM.</summary>
+    private IntakeOutcome ApplyErpEvent(ErpOrderEvent e, string correlationId)
+    {
+        if (e.ErpNumber is { } number && S.ErpNumber is null)
+        {
+            S.ErpNumber = number;
+            S.Systems[SystemNames.Erp].ExternalId = number;
+        }
+
+        switch (e.Type)
+        {
+            case ErpOrderEventTypes.Shipped when e.Shipment is { } shipment:
+                if (S.Shipments.Contains(shipment.ShipmentId))
+                {
+                    return IntakeOutcome.Stale;
+                }
+
+                if (S.Status == OrderStatus.SubmittedToErp)
+                {
+                    // The ERP shipped before its answer to our submission reached us: it accepted it.
+                    Fire(OrderTrigger.ErpAccepted, $"ERP shipped sales order {e.ErpNumber}");
+                }
+
+                var shipped = new Dictionary<string, int>(S.Shipped, StringComparer.Ordinal);
+                foreach (var line in shipment.Lines)
+                {
+                    shipped[line.Sku] = shipped.GetValueOrDefault(line.Sku) + line.Quantity;
+                }
+
+                var complete = S.Order!.Lines.Where(l => l.RequiresShipping && l.Sku is not null).GroupBy(l => l.Sku!)
+                    .All(g => shipped.GetValueOrDefault(g.Key) >= g.Sum(l => l.Quantity));
+                if (!Fire(complete ? OrderTrigger.ShippedFully : OrderTrigger.ShippedPartially,
+                        $"ERP shipment {shipment.ShipmentId}{(shipment.TrackingNumber is null ? "" : $", {shipment.TrackingCompany} {shipment.TrackingNumber}")}"))
+                {
+                    return IntakeOutcome.Stale;
+                }
+
+                S.Shipments.Add(shipment.ShipmentId);
+                S.Shipped = shipped;
+                Enqueue("shopify", "fulfill", new ShopifyFulfillment(S.Shop!, S.Order.OrderId, shipment.TrackingCompany, shipment.TrackingNumber,
+                    shipment.Lines.GroupBy(l => l.Sku).ToDictionary(g => g.Key, g => g.Sum(l => l.Quantity))), correlationId, shipment.ShipmentId);
+                Propagate(correlationId);
+                return IntakeOutcome.Applied;
+            case ErpOrderEventTypes.Backordered:
+                return FireAndPropagate(OrderTrigger.ErpBackordered, $"ERP backordered it{Because(e)}", correlationId);
+            case ErpOrderEventTypes.Released:
+                return FireAndPropagate(OrderTrigger.ErpAccepted, $"ERP released it{Because(e)}", correlationId);
+            case ErpOrderEventTypes.OnHold:
+                return FireAndPropagate(OrderTrigger.ErpOnHold, $"ERP holds it{Because(e)}", correlationId);
+            case ErpOrderEventTypes.Rejected:
+                return FireAndPropagate(OrderTrigger.ErpRejected, $"ERP refused it{Because(e)}", correlationId);
+            default:
+                return IntakeOutcome.Ignored;
+        }
+
+        static string Because(ErpOrderEvent e) => e.Reason is null ? "" : $": {e.Reason}";
+    }
+
+    private IntakeOutcome FireAndPropagate(OrderTrigger trigger, string why, string correlationId)
+    {
+        if (!Fire(trigger, why))
+        {
+            return IntakeOutcome.Stale;
+        }
+
+        Propagate(correlationId);
+        return IntakeOutcome.Applied;
+    }
 
     public async Task RedactAsync(string reason)
     {
@@ -457,6 +557,10 @@ public sealed class OrderState
     [Id(14)] public bool CancelExceptionRaised { get; set; }
     [Id(15)] public CrmContext? CrmContext { get; set; }
     [Id(16)] public bool ContextWaitExpired { get; set; }
+    /// <summary>Units the ERP has shipped, by SKU, over the shipments in <see cref="Shipments"/>.</summary>
+    [Id(17)] public Dictionary<string, int> Shipped { get; set; } = new(StringComparer.Ordinal);
+    [Id(18)] public List<string> Shipments { get; set; } = [];
+    [Id(19)] public int StatusChanges { get; set; }
 }
 
 [GenerateSerializer, Alias("RetailSync.Orders.OutboxEntry")]

@@ -54,6 +54,9 @@ public static class OrderStateMachine
             [(OrderStatus.OnHold, OrderTrigger.ErpAccepted)] = OrderStatus.Accepted,
             [(OrderStatus.OnHold, OrderTrigger.ErpRejected)] = OrderStatus.Rejected,
             [(OrderStatus.Backordered, OrderTrigger.ErpAccepted)] = OrderStatus.Accepted,
+            // The ERP may take back an allocation (stock found damaged) or hold an accepted order (credit review).
+            [(OrderStatus.Accepted, OrderTrigger.ErpBackordered)] = OrderStatus.Backordered,
+            [(OrderStatus.Accepted, OrderTrigger.ErpOnHold)] = OrderStatus.OnHold,
             // An operator fixed the cause and replayed the submission from the exception queue.
             [(OrderStatus.Rejected, OrderTrigger.ErpAccepted)] = OrderStatus.Accepted,
         };

@@ -18,7 +18,7 @@ public sealed partial class BusinessCentralSimulator
 {
     public const string AccessToken = "sandbox-bc-token";
     public static readonly Guid CompanyId = Guid.Parse("9f3c1a52-6d0e-4b8a-9a61-0c2f6d1e7a10");
-    private static readonly string[] EntitySets = ["customers", "items", "salesOrders", "salesCreditMemos"];
+    private static readonly string[] EntitySets = ["customers", "items", "salesOrders", "salesCreditMemos", "salesShipments"];
 
     private readonly object gate = new();
     private readonly Dictionary<string, Dictionary<Guid, JsonObject>> sets = EntitySets.ToDictionary(s => s, _ => new Dictionary<Guid, JsonObject>());
@@ -107,6 +107,62 @@ public sealed partial class BusinessCentralSimulator
         }
     }
 
+    /// <summary>
+    /// The warehouse ships a sales order: the given quantities per item (or everything still open), recorded
+    /// as <c>shippedQuantity</c> on its lines and as a posted, read-only <c>salesShipments</c> document.
+    /// Null when the order does not exist or has nothing left to ship.
+    /// </summary>
+    public JsonObject? Ship(string externalDocumentNumber, IReadOnlyDictionary<string, decimal>? quantities)
+    {
+        lock (gate)
+        {
+            if (WithValue("salesOrders", "externalDocumentNumber", externalDocumentNumber).FirstOrDefault() is not { } order)
+            {
+                return null;
+            }
+
+            var shipped = new JsonArray();
+            var wanted = quantities is null ? null : new Dictionary<string, decimal>(quantities, StringComparer.Ordinal);
+            foreach (var line in (order["salesOrderLines"] as JsonArray ?? []).OfType<JsonObject>().Where(l => l["lineType"]?.ToString() == "Item"))
+            {
+                var sku = line["lineObjectNumber"]!.ToString();
+                var open = line["quantity"]!.GetValue<decimal>() - (line["shippedQuantity"]?.GetValue<decimal>() ?? 0);
+                var take = Math.Min(open, wanted is null ? open : wanted.GetValueOrDefault(sku));
+                if (take <= 0)
+                {
+                    continue;
+                }
+
+                if (wanted is not null)
+                {
+                    wanted[sku] -= take;
+                }
+
+                line["shippedQuantity"] = (line["shippedQuantity"]?.GetValue<decimal>() ?? 0) + take;
+                shipped.Add(new JsonObject { ["lineType"] = "Item", ["lineObjectNumber"] = sku, ["quantity"] = take });
+            }
+
+            if (shipped.Count == 0)
+            {
+                return null;
+            }
+
+            Stamp(order);
+            var shipment = new JsonObject
+            {
+                ["id"] = Guid.NewGuid().ToString(), ["number"] = "S-SHPT" + Interlocked.Increment(ref documentNumber).ToString(CultureInfo.InvariantCulture),
+                ["orderNumber"] = order["number"]!.DeepClone(), ["externalDocumentNumber"] = externalDocumentNumber,
+                ["customerNumber"] = order["customerNumber"]?.DeepClone(), ["shipmentDate"] = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                ["salesShipmentLines"] = shipped,
+            };
+            Stamp(shipment);
+            var id = Guid.Parse(shipment["id"]!.GetValue<string>());
+            sets["salesShipments"][id] = shipment;
+            Index("salesShipments", id, shipment, add: true);
+            return (JsonObject)shipment.DeepClone();
+        }
+    }
+
     public object Snapshot()
     {
         lock (gate)
@@ -149,6 +205,12 @@ public sealed partial class BusinessCentralSimulator
         if (!sets.ContainsKey(set))
         {
             return Fail(404, "BadRequest_ResourceNotFound", $"Resource not found for the segment '{set}'.");
+        }
+
+        if (set == "salesShipments" && method != "GET")
+        {
+            // Posted shipments are created by shipping in the ERP, never through the API.
+            return Fail(405, "BadRequest_MethodNotAllowed", $"'{method}' requests for '{set}' are not supported.");
         }
 
         Guid? key = match.Groups["key"].Success ? Guid.Parse(match.Groups["key"].Value) : null;
@@ -400,6 +462,11 @@ public sealed partial class BusinessCentralSimulator
         if (!string.IsNullOrEmpty(ifMatch) && ifMatch != "*" && ifMatch != entity["@odata.etag"]!.GetValue<string>())
         {
             return Fail(409, "Request_EntityChanged", "Another user has already changed the record.");
+        }
+
+        if (set == "salesOrders" && (entity["salesOrderLines"] as JsonArray ?? []).Any(l => l?["shippedQuantity"]?.GetValue<decimal>() > 0))
+        {
+            return Fail(400, "Application_DialogException", $"You cannot delete sales order {entity["number"]} because it has been shipped.");
         }
 
         Index(set, id, entity, add: false);

@@ -14,6 +14,8 @@ public sealed class OrderStateMachineTests
         (OrderStatus.OnHold, OrderTrigger.ErpAccepted, OrderStatus.Accepted),
         (OrderStatus.OnHold, OrderTrigger.ErpRejected, OrderStatus.Rejected),
         (OrderStatus.Backordered, OrderTrigger.ErpAccepted, OrderStatus.Accepted),
+        (OrderStatus.Accepted, OrderTrigger.ErpBackordered, OrderStatus.Backordered),
+        (OrderStatus.Accepted, OrderTrigger.ErpOnHold, OrderStatus.OnHold),
         (OrderStatus.Rejected, OrderTrigger.ErpAccepted, OrderStatus.Accepted),
         (OrderStatus.Accepted, OrderTrigger.ShippedPartially, OrderStatus.PartiallyFulfilled),
         (OrderStatus.Accepted, OrderTrigger.ShippedFully, OrderStatus.Fulfilled),

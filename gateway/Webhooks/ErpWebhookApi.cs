@@ -1,0 +1,153 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RetailSync.Erp;
+using RetailSync.Gateway.Configuration;
+using RetailSync.Intake;
+using RetailSync.Orders;
+
+namespace RetailSync.Gateway.Webhooks;
+
+/// <summary>
+/// <c>POST /webhooks/erp/{connector}</c>: events an ERP (or its integration extension) pushes about the sales
+/// orders we gave it — shipped with tracking, backordered, released, on hold, rejected. Signed like
+/// Shopify's webhooks with the connector's own secret; recorded in the order's grain before the answer.
+/// </summary>
+public static partial class ErpWebhookApi
+{
+    public const string SignatureHeader = "X-RetailSync-Hmac-Sha256";
+    private static readonly TimeSpan RecordTimeout = TimeSpan.FromSeconds(4);
+
+    public static IEndpointRouteBuilder MapErpWebhooks(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/webhooks/erp/{connector}", ReceiveAsync).DisableAntiforgery();
+        return app;
+    }
+
+    private static async Task<IResult> ReceiveAsync(string connector, HttpContext http, IOptionsMonitor<RetailSyncOptions> options, IClusterClient grains,
+        TimeProvider clock, ILoggerFactory loggers)
+    {
+        var settings = options.CurrentValue;
+        if (!settings.ErpCallbacks.TryGetValue(connector, out var callback))
+        {
+            return Problem(StatusCodes.Status404NotFound, "Unknown connector", $"No ERP connector '{connector}' is configured (RetailSync:ErpCallbacks).");
+        }
+
+        if (http.Request.ContentLength > settings.MaxWebhookBodyBytes)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"Callbacks are limited to {settings.MaxWebhookBodyBytes} bytes.");
+        }
+
+        using var buffer = new MemoryStream();
+        await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
+        var body = buffer.ToArray();
+        if (body.Length > settings.MaxWebhookBodyBytes)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"Callbacks are limited to {settings.MaxWebhookBodyBytes} bytes.");
+        }
+
+        if (!ShopifyHmac.Verify(body, http.Request.Headers[SignatureHeader], callback.Secret, callback.PreviousSecret))
+        {
+            return Problem(StatusCodes.Status401Unauthorized, "Invalid signature", $"{SignatureHeader} is missing or does not match the body.");
+        }
+
+        ErpCallback? parsed;
+        try
+        {
+            parsed = JsonSerializer.Deserialize<ErpCallback>(body, JsonOptions);
+        }
+        catch (JsonException ex)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"The body is not a valid ERP callback: {ex.Message}");
+        }
+
+        if (Validate(parsed) is { } invalid)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid callback", invalid);
+        }
+
+        var e = parsed!;
+        var erpEvent = new ErpOrderEvent(e.Type!, e.OrderId!, e.ErpNumber, e.OccurredAt ?? clock.GetUtcNow(), e.Reason,
+            e.Shipment is { } s
+                ? new ErpShipment(s.Id!, s.TrackingCompany, s.TrackingNumber, [.. s.Lines!.Select(l => new ErpShipmentLine(l.Sku!, l.Quantity))])
+                : null);
+        try
+        {
+            // The ERP knows our order id, not which shop it came from: the shop is the one whose order grain has it.
+            var shops = e.Shop is { } named ? [named] : settings.Shops.Keys.ToList();
+            foreach (var shop in shops)
+            {
+                if (!settings.Shops.TryGetValue(shop, out var shopSettings))
+                {
+                    continue;
+                }
+
+                var order = grains.GetGrain<IOrderGrain>(EntityKeys.ForShop(shop, e.OrderId!));
+                if (await order.GetAsync().WaitAsync(RecordTimeout) is null)
+                {
+                    continue;
+                }
+
+                // One delivery record per ERP event: its event id is the dedupe key on the order's timeline.
+                var delivery = new ShopifyDelivery(shop.ToLowerInvariant(), shopSettings.Tenant, $"erp:{connector}/{e.Type}", $"erp:{connector}:{e.EventId}",
+                    null, e.OccurredAt, null, false, clock.GetUtcNow());
+                var outcome = await order.ReceiveErpEventAsync(delivery, erpEvent).WaitAsync(RecordTimeout);
+                return TypedResults.Ok(outcome == IntakeOutcome.Duplicate
+                    ? new ShopifyWebhookApi.WebhookAnswer("duplicate")
+                    : new ShopifyWebhookApi.WebhookAnswer("accepted", outcome.ToString().ToLowerInvariant()));
+            }
+
+            return Problem(StatusCodes.Status404NotFound, "Unknown order", $"No shop has order {e.OrderId}; the ERP event was not recorded.");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+        {
+            LogNotRecorded(loggers.CreateLogger("RetailSync.Webhooks"), ex, connector, e.EventId!);
+            http.Response.Headers.RetryAfter = "5";
+            return Problem(StatusCodes.Status503ServiceUnavailable, "Not recorded", "The event could not be recorded durably; send it again.");
+        }
+    }
+
+    private static string? Validate(ErpCallback? e)
+    {
+        if (e is null)
+        {
+            return "The body must be a JSON object.";
+        }
+
+        if (string.IsNullOrWhiteSpace(e.EventId) || string.IsNullOrWhiteSpace(e.OrderId) || string.IsNullOrWhiteSpace(e.Type))
+        {
+            return "eventId, type and orderId are required.";
+        }
+
+        if (!ErpOrderEventTypes.All.Contains(e.Type))
+        {
+            return $"type '{e.Type}' is not one of {string.Join(", ", ErpOrderEventTypes.All)}.";
+        }
+
+        if (e.Type == ErpOrderEventTypes.Shipped
+            && (e.Shipment is not { Id.Length: > 0, Lines.Count: > 0 } s || s.Lines.Any(l => string.IsNullOrWhiteSpace(l.Sku) || l.Quantity <= 0)))
+        {
+            return "order.shipped needs shipment.id and shipment.lines, each with a sku and a positive quantity.";
+        }
+
+        return null;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+    private static IResult Problem(int status, string title, string detail) => TypedResults.Problem(statusCode: status, title: title, detail: detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "ERP {Connector} callback {EventId} not recorded; answered 503")]
+    private static partial void LogNotRecorded(ILogger logger, Exception ex, string connector, string eventId);
+
+    /// <summary>The callback body (camelCase JSON).</summary>
+    public sealed record ErpCallback(string? EventId, string? Type, string? OrderId, string? Shop, string? ErpNumber, DateTimeOffset? OccurredAt,
+        string? Reason, ErpCallbackShipment? Shipment);
+
+    public sealed record ErpCallbackShipment(string? Id, string? TrackingCompany, string? TrackingNumber, List<ErpCallbackLine>? Lines);
+
+    public sealed record ErpCallbackLine(string? Sku, int Quantity);
+}
