@@ -110,6 +110,13 @@ public static class SandboxApi
             simulator.SeedRefund(orderId, refund);
             return Results.NoContent();
         });
+        // The GraphQL cost bucket of the shop's plan (Shopify: 100 points/s standard, 1,000 Plus, 2,000 Enterprise).
+        shopify.MapPost("/limits", (ShopifyLimits limits) =>
+        {
+            simulator.MaximumAvailable = limits.MaximumAvailable;
+            simulator.RestoreRate = limits.RestoreRate;
+            return Results.NoContent();
+        });
         shopify.MapPost("/inventory", (SeedInventory seed) =>
         {
             simulator.SeedInventory(seed.InventoryItemId, seed.LocationId, seed.Available);
@@ -235,3 +242,5 @@ public sealed class SandboxTraffic(TimeProvider clock)
 
     public SystemTraffic? Find(string system) => All.FirstOrDefault(t => t.System == system);
 }
+
+public sealed record ShopifyLimits(double MaximumAvailable, double RestoreRate);

@@ -30,6 +30,16 @@ public sealed class SystemTraffic(string system, TimeProvider clock)
 
     public long InjectedErrors { get; private set; }
 
+    private long servedTicks;
+    private long served;
+
+    /// <summary>Adds one request's time inside the sandbox (see <see cref="FaultFilter"/>).</summary>
+    public void RecordServed(TimeSpan elapsed)
+    {
+        Interlocked.Add(ref servedTicks, elapsed.Ticks);
+        Interlocked.Increment(ref served);
+    }
+
     public void Set(FaultSettings faults)
     {
         lock (gate)
@@ -44,6 +54,8 @@ public sealed class SystemTraffic(string system, TimeProvider clock)
         {
             Faults = new FaultSettings(System);
             Requests = RejectedByRateLimit = InjectedErrors = 0;
+            Interlocked.Exchange(ref servedTicks, 0);
+            Interlocked.Exchange(ref served, 0);
             window.Clear();
             all.Clear();
         }
@@ -116,5 +128,7 @@ public sealed class SystemTraffic(string system, TimeProvider clock)
         rejectedByRateLimit = RejectedByRateLimit,
         injectedErrors = InjectedErrors,
         maxPerSecond = MaxPerSecond(),
+        served = Interlocked.Read(ref served),
+        servedMs = TimeSpan.FromTicks(Interlocked.Read(ref servedTicks)).TotalMilliseconds,
     };
 }
