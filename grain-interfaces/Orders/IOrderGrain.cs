@@ -23,6 +23,14 @@ public interface IOrderGrain : IGrainWithStringKey
     [Alias("ReceiveErpEvent")]
     Task<IntakeOutcome> ReceiveErpEventAsync(ShopifyDelivery delivery, RetailSync.Erp.ErpOrderEvent erpEvent);
 
+    /// <summary>
+    /// A refund's saga confirmed it in every system: quantities refunded per order line id. The order
+    /// becomes <c>Refunded</c> when every line is refunded, else it records the partial refund.
+    /// Idempotent per refund id.
+    /// </summary>
+    [Alias("RefundApplied")]
+    Task RefundAppliedAsync(string refundId, ImmutableDictionary<string, int> quantitiesByLineId);
+
     /// <summary>Removes the buyer's personal data from the order and its timeline (privacy law request).</summary>
     [Alias("Redact")]
     Task RedactAsync(string reason);
@@ -69,7 +77,8 @@ public sealed record OrderView(
     [property: Id(6)] ImmutableArray<TimelineEntry> Timeline,
     [property: Id(7)] bool Redacted,
     [property: Id(8)] ImmutableArray<OutboxItemView> Outbox = default,
-    [property: Id(9)] CrmContext? CrmContext = null);
+    [property: Id(9)] CrmContext? CrmContext = null,
+    [property: Id(10)] bool PartiallyRefunded = false);
 
 /// <summary>What the CRM knows of the order's customer (sales and service context), attached before ERP submission.</summary>
 /// <param name="Found">False when the CRM has no contact for the order's email.</param>

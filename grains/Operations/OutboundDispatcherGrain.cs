@@ -28,7 +28,7 @@ public sealed partial class OutboundDispatcherGrain(
     private readonly LinkedList<Work> ready = new();
     private readonly PriorityQueue<Work, DateTimeOffset> waiting = new();
     private readonly Dictionary<string, Work> known = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, CommandView> recent = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (CommandView View, DateTimeOffset At)> recent = new(StringComparer.Ordinal);
     private readonly Queue<string> recentOrder = new();
     private readonly Dictionary<string, long> batchSizes = new(StringComparer.Ordinal);
     private int running;
@@ -61,13 +61,15 @@ public sealed partial class OutboundDispatcherGrain(
     {
         foreach (var item in items)
         {
-            if (recent.TryGetValue(item.Key, out var view))
+            if (recent.TryGetValue(item.Key, out var finished) && item.PlannedAt <= finished.At)
             {
                 // Finished already (the owner missed the outcome or sent it again after a crash): tell it again.
-                Tell(item.Command.ReplyTo, view);
+                Tell(item.Command.ReplyTo, finished.View);
             }
             else if (!known.ContainsKey(item.Key))
             {
+                // Planned after it last finished: an operator's retry, a new run of the same command.
+                recent.Remove(item.Key);
                 var work = new Work(item, OutboundExecutor.BatchGroup(item.Command));
                 known[item.Key] = work;
                 ready.AddLast(work);
@@ -240,7 +242,7 @@ public sealed partial class OutboundDispatcherGrain(
     private void Finish(Work work, CommandView view)
     {
         known.Remove(work.Item.Key);
-        recent[work.Item.Key] = view;
+        recent[work.Item.Key] = (view, clock.GetUtcNow());
         recentOrder.Enqueue(work.Item.Key);
         while (recentOrder.Count > RecentLimit)
         {

@@ -314,6 +314,8 @@ public sealed class OrderGrain(
         {
             entry.EndedAt = null;
             entry.Sent = false;
+            // A new run: planned now, so the dispatcher does not answer with the failure it remembers.
+            entry.PlannedAt = clock.GetUtcNow();
             handed.Remove(entry.Key);
             S.Systems[SystemNames.For(entry.Command.System)].Status = "Pending";
             S.Journal.Record(clock.GetUtcNow(), "operator", $"retry of {entry.Key} requested", entry.Key);
@@ -502,6 +504,40 @@ public sealed class OrderGrain(
         return IntakeOutcome.Applied;
     }
 
+    public async Task RefundAppliedAsync(string refundId, ImmutableDictionary<string, int> quantitiesByLineId)
+    {
+        if (S.Order is null || S.RefundsApplied.Contains(refundId))
+        {
+            return;
+        }
+
+        S.RefundsApplied.Add(refundId);
+        foreach (var (lineId, quantity) in quantitiesByLineId)
+        {
+            S.RefundedByLine[lineId] = S.RefundedByLine.GetValueOrDefault(lineId) + quantity;
+        }
+
+        var complete = S.Order.Lines.All(l => S.RefundedByLine.GetValueOrDefault(l.LineId) >= l.Quantity);
+        var correlationId = "refund:" + refundId;
+        if (complete && Fire(OrderTrigger.Refund, $"refund {refundId} confirmed in every system: every line refunded"))
+        {
+            Propagate(correlationId);
+        }
+        else if (!complete)
+        {
+            S.PartiallyRefunded = true;
+            S.Journal.Record(clock.GetUtcNow(), "refund", $"refund {refundId} confirmed in every system: partially refunded " +
+                string.Join(", ", quantitiesByLineId.Select(q => $"line {q.Key} × {q.Value}")), correlationId);
+        }
+
+        await this.WriteOrForgetAsync(state);
+        if (Unfinished)
+        {
+            await IndexAsync();
+            await DispatchAsync(resend: false);
+        }
+    }
+
     public async Task RedactAsync(string reason)
     {
         if (S.Order is { } order)
@@ -528,7 +564,7 @@ public sealed class OrderGrain(
         return Task.FromResult<OrderView?>(new OrderView(
             shop, orderId, S.Status, systems, S.Order!, [.. S.Fulfillments], [.. S.Journal.Timeline], S.Redacted,
             [.. S.Outbox.Select(e => new OutboxItemView(e.Key, e.Command.System, e.Command.Operation,
-                e.EndedAt is null ? (e.Sent ? "Sent" : "Planned") : e.Succeeded ? "Succeeded" : "Failed", e.PlannedAt, e.EndedAt))], S.CrmContext));
+                e.EndedAt is null ? (e.Sent ? "Sent" : "Planned") : e.Succeeded ? "Succeeded" : "Failed", e.PlannedAt, e.EndedAt))], S.CrmContext, S.PartiallyRefunded));
     }
 }
 
@@ -561,6 +597,9 @@ public sealed class OrderState
     [Id(17)] public Dictionary<string, int> Shipped { get; set; } = new(StringComparer.Ordinal);
     [Id(18)] public List<string> Shipments { get; set; } = [];
     [Id(19)] public int StatusChanges { get; set; }
+    [Id(20)] public List<string> RefundsApplied { get; set; } = [];
+    [Id(21)] public Dictionary<string, int> RefundedByLine { get; set; } = new(StringComparer.Ordinal);
+    [Id(22)] public bool PartiallyRefunded { get; set; }
 }
 
 [GenerateSerializer, Alias("RetailSync.Orders.OutboxEntry")]
@@ -577,6 +616,12 @@ public sealed class OutboxEntry
 
     /// <summary>Its failure is in the exception queue; a later success resolves it there.</summary>
     [Id(6)] public bool ExceptionRaised { get; set; }
+
+    /// <summary>Vendor attempts over every run of it (operator retries add theirs).</summary>
+    [Id(7)] public int Attempts { get; set; }
+
+    /// <summary>The last outcome: the vendor's result, or its error.</summary>
+    [Id(8)] public string? Result { get; set; }
 }
 
 [GenerateSerializer, Alias("RetailSync.Orders.SystemSync")]
