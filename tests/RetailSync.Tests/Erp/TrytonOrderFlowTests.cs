@@ -82,6 +82,39 @@ public sealed class TrytonOrderFlowTests(TrytonFixture tryton) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task a_refund_of_a_tryton_order_posts_one_credit_note_and_completes_the_saga()
+    {
+        var (id, body, _) = NewOrder();
+        await host.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", body));
+        await WaitForStatusAsync(id, "Accepted");
+        var refundId = Random.Shared.NextInt64(1_000_000_000, 9_000_000_000);
+        var refund = JsonNode.Parse(ShopifyFixtures.Bytes("refunds_create__hookdeck-2024-10.json"))!.AsObject();
+        refund["id"] = refundId;
+        refund["order_id"] = id;
+        // Dated today: Tryton books the credit note in the fiscal period of its date.
+        refund["created_at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture);
+        var refundBody = Encoding.UTF8.GetBytes(refund.ToJsonString());
+        await host.Http.SendAsync(ShopifyFixtures.Delivery("refunds/create", refundBody, eventId: $"r-{refundId}"));
+        await host.Http.SendAsync(ShopifyFixtures.Delivery("refunds/create", refundBody, eventId: $"r-{refundId}"));
+
+        JsonElement last = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            var (code, view) = await host.Http.GetApiAsync($"/api/v1/refunds/{Shop}/{refundId}");
+            last = view;
+            return code == HttpStatusCode.OK && view.GetProperty("status").GetString() == "Completed";
+        }, TimeSpan.FromSeconds(60), "refund completed").ContinueWith(t => t.IsFaulted
+            ? throw new TimeoutException($"refund not completed: {(last.ValueKind == JsonValueKind.Object ? last.GetProperty("steps").GetRawText() : "-")}")
+            : Task.CompletedTask).Unwrap();
+
+        var notes = await tryton.Erp.Rpc.SearchReadAsync("account.invoice", [new JsonArray("reference", "=", $"RF-{refundId}")], ["state", "total_amount"]);
+        var note = Assert.Single(notes)!;
+        Assert.Equal("posted", note["state"]!.GetValue<string>());
+        Assert.Equal(-398m, RetailSync.Connectors.Tryton.TrytonRpc.ToDecimal(note["total_amount"]));
+        await WaitForStatusAsync(id, "Refunded");
+    }
+
+    [Fact]
     public async Task an_order_over_the_customers_credit_limit_ends_on_hold_with_trytons_reason()
     {
         var (id, body, customer) = NewOrder();
