@@ -13,6 +13,14 @@ public interface IKpiGrain : IGrainWithStringKey
     [OneWay, Alias("OrderStatusChanged")]
     Task OrderStatusChangedAsync(string status, TimeSpan sinceReceived);
 
+    /// <summary>A refund's credit memo went to the ERP (<paramref name="waiting"/>) or the ERP answered (not waiting).</summary>
+    [OneWay, Alias("RefundWaitingOnErp")]
+    Task RefundWaitingOnErpAsync(string refund, bool waiting, DateTimeOffset since);
+
+    /// <summary>A refund's saga completed: from Shopify's webhook to the last system's confirmation.</summary>
+    [OneWay, Alias("RefundCompleted")]
+    Task RefundCompletedAsync(TimeSpan cycle);
+
     [Alias("Get")]
     Task<KpiSnapshot> GetAsync();
 }
@@ -34,4 +42,15 @@ public sealed record KpiSnapshot(
     [property: Id(1)] ImmutableDictionary<string, SystemBacklog> Backlog,
     [property: Id(2)] ImmutableDictionary<string, long> OrdersByStatus,
     [property: Id(3)] double? AcceptanceP50Ms,
-    [property: Id(4)] double? AcceptanceP99Ms);
+    [property: Id(4)] double? AcceptanceP99Ms,
+    [property: Id(5)] long RefundsCompleted = 0,
+    [property: Id(6)] double? RefundCycleP50Ms = null,
+    [property: Id(7)] double? RefundCycleP99Ms = null,
+    [property: Id(8)] ImmutableArray<RefundWaiting> RefundsWaitingOnErp = default);
+
+/// <summary>A refund whose credit memo the ERP has not confirmed yet (<c>{shop}/{refundId}</c>), and since when.</summary>
+[GenerateSerializer, Immutable, Alias("RetailSync.Operations.RefundWaiting")]
+public sealed record RefundWaiting(
+    [property: Id(0)] string Refund,
+    [property: Id(1)] DateTimeOffset Since,
+    [property: Id(2)] double WaitingSeconds);

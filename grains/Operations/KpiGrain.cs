@@ -8,6 +8,35 @@ public sealed class KpiGrain(TimeProvider clock) : Grain, IKpiGrain
     private static readonly string[] Systems = ["erp", "crm", "shopify"];
     private readonly Dictionary<string, long> statuses = [];
     private readonly Queue<double> acceptance = new();
+    private readonly Queue<double> refundCycles = new();
+    private readonly Dictionary<string, DateTimeOffset> refundsWaiting = new(StringComparer.Ordinal);
+    private long refundsCompleted;
+
+    public Task RefundWaitingOnErpAsync(string refund, bool waiting, DateTimeOffset since)
+    {
+        if (waiting)
+        {
+            refundsWaiting[refund] = since;
+        }
+        else
+        {
+            refundsWaiting.Remove(refund);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task RefundCompletedAsync(TimeSpan cycle)
+    {
+        refundsCompleted++;
+        refundCycles.Enqueue(cycle.TotalMilliseconds);
+        if (refundCycles.Count > LatencySamples)
+        {
+            refundCycles.Dequeue();
+        }
+
+        return Task.CompletedTask;
+    }
 
     public Task OrderStatusChangedAsync(string status, TimeSpan sinceReceived)
     {
@@ -33,7 +62,11 @@ public sealed class KpiGrain(TimeProvider clock) : Grain, IKpiGrain
             v.Queued + v.Running, v.OldestPlannedAt is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0, v.Succeeded, v.Failed,
             v.Running, v.Retried, v.Calls, v.BatchSizes));
         var sorted = acceptance.Order().ToArray();
-        double? Percentile(double p) => sorted.Length == 0 ? null : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
-        return new KpiSnapshot(now, backlog, statuses.ToImmutableDictionary(), Percentile(0.5), Percentile(0.99));
+        var cycles = refundCycles.Order().ToArray();
+        return new KpiSnapshot(now, backlog, statuses.ToImmutableDictionary(), Percentile(sorted, 0.5), Percentile(sorted, 0.99),
+            refundsCompleted, Percentile(cycles, 0.5), Percentile(cycles, 0.99),
+            [.. refundsWaiting.OrderBy(r => r.Value).Select(r => new RefundWaiting(r.Key, r.Value, Math.Max(0, (now - r.Value).TotalSeconds)))]);
+
+        static double? Percentile(double[] sorted, double p) => sorted.Length == 0 ? null : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
     }
 }

@@ -210,8 +210,17 @@ public sealed class RefundGrain(
         await Send(next);
     }
 
+    private IKpiGrain Kpis => GrainFactory.GetGrain<IKpiGrain>("kpis");
+
+    private string RefundKey => $"{S.Shop}/{S.Refund!.RefundId}";
+
     private async Task Send(OutboxEntry entry)
     {
+        if (entry.Command.System == "erp")
+        {
+            Kpis.RefundWaitingOnErpAsync(RefundKey, true, entry.PlannedAt).Ignore();
+        }
+
         await outboxIndex.AddAsync(this.GetGrainId().ToString());
         await GrainFactory.GetGrain<IOutboundDispatcherGrain>(entry.Command.System).EnqueueAsync([new DispatchItem(entry.Key, entry.Command, entry.PlannedAt)]);
         handed.Add(entry.Key);
@@ -230,6 +239,7 @@ public sealed class RefundGrain(
             .RefundAppliedAsync(S.Refund.RefundId, S.OrderLines.ToImmutableDictionary(StringComparer.Ordinal));
         S.Status = RefundStatus.Completed;
         S.CompletedAt = clock.GetUtcNow();
+        Kpis.RefundCompletedAsync(S.CompletedAt.Value - (S.ReceivedAt ?? S.CompletedAt.Value)).Ignore();
         S.Journal.Record(S.CompletedAt.Value, "saga", $"completed in {(S.CompletedAt.Value - (S.ReceivedAt ?? S.CompletedAt.Value)).TotalMilliseconds:F0} ms: confirmed by the CRM, the ERP and the order", null);
         await this.WriteOrForgetAsync(state);
         outboxIndex.RemoveAsync(this.GetGrainId().ToString()).Ignore();
@@ -245,6 +255,11 @@ public sealed class RefundGrain(
 
         var compensation = S.CompensationSteps.Contains(entry);
         var now = clock.GetUtcNow();
+        if (entry.Command.System == "erp")
+        {
+            Kpis.RefundWaitingOnErpAsync(RefundKey, false, now).Ignore();
+        }
+
         var succeeded = command.Status == CommandStatus.Succeeded;
         entry.EndedAt = now;
         entry.Succeeded = succeeded;
