@@ -46,22 +46,10 @@ public sealed class OrderChaosTests(PostgresFixture postgres, ITestOutputHelper 
 
         var db = await postgres.Server.CreateDatabaseAsync();
         var clusterId = "chaos-" + Guid.NewGuid().ToString("N")[..8];
-        var self = sandbox.Http.BaseAddress!.ToString().TrimEnd('/');
-        string[] Args() =>
-        [
-            "--RetailSync:Mode=Cluster", "--RetailSync:Silo:ServeApi=true", "--RetailSync:Dashboard:Enabled=false",
-            $"--RetailSync:Cluster:ConnectionString={db}", $"--RetailSync:Cluster:ClusterId={clusterId}",
-            $"--RetailSync:Cluster:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Cluster:GatewayPort={PostgresServer.FreePort()}",
-            "--RetailSync:Cluster:ProbeTimeoutSeconds=2", "--RetailSync:Cluster:ExtendProbeTimeoutWhenBusy=false",
-            $"--RetailSync:Shops:{Shop}:Tenant=chaos", $"--RetailSync:Shops:{Shop}:WebhookSecret={Secret}", "--RetailSync:ApiKeys:0=chaos-api-key",
-            $"--RetailSync:Connectors:Shopify:Endpoint={self}/sandbox/shopify", $"--RetailSync:Connectors:Shopify:AccessToken={ShopifySimulator.AccessToken}",
-            $"--RetailSync:Connectors:Salesforce:InstanceUrl={self}/sandbox/salesforce", $"--RetailSync:Connectors:Salesforce:AccessToken={SalesforceSimulator.AccessToken}",
-            "--RetailSync:Connectors:Salesforce:RequestsPerSecond=40",
-            $"--RetailSync:Connectors:BusinessCentral:BaseUrl={self}/sandbox/bc/v2.0/sandbox/api/v2.0", $"--RetailSync:Connectors:BusinessCentral:CompanyId={BusinessCentralSimulator.CompanyId}",
-            $"--RetailSync:Connectors:BusinessCentral:AccessToken={BusinessCentralSimulator.AccessToken}", "--RetailSync:Connectors:BusinessCentral:RequestsPerSecond=500",
+        string[] Args() => SandboxedCluster.SiloArgs(db, clusterId, sandbox.Http.BaseAddress!.ToString(), Shop, Secret, "chaos-api-key",
+            "--RetailSync:Connectors:Salesforce:RequestsPerSecond=40", "--RetailSync:Connectors:BusinessCentral:RequestsPerSecond=500",
             "--RetailSync:Outbound:RetryBaseDelay=00:00:00.200", "--RetailSync:Outbound:MaxDelay=00:00:02", "--RetailSync:Outbound:MaxAttempts=500",
-            "--RetailSync:Outbound:SweepPeriod=00:00:03", "--RetailSync:Outbound:SweepAge=00:00:05",
-        ];
+            "--RetailSync:Outbound:SweepPeriod=00:00:03", "--RetailSync:Outbound:SweepAge=00:00:05");
         await using var a = SiloProcess.Start(Args());
         await using var b = SiloProcess.Start(Args());
         await Task.WhenAll(a.WaitReadyAsync(TimeSpan.FromSeconds(60)), b.WaitReadyAsync(TimeSpan.FromSeconds(60)));
