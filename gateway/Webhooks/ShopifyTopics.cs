@@ -19,7 +19,7 @@ public static class ShopifyTopics
         ["orders/create"] = ToOrder,
         ["orders/updated"] = ToOrder,
         ["orders/paid"] = ToOrder,
-        ["orders/cancelled"] = ToOrder,
+        ["orders/cancelled"] = ToCancelledOrder,
         ["orders/fulfilled"] = ToOrder,
         ["fulfillments/create"] = (g, d, p) =>
         {
@@ -67,6 +67,26 @@ public static class ShopifyTopics
     {
         var order = ShopifyMapper.Order(payload);
         return grains.GetGrain<IOrderGrain>(EntityKeys.ForShop(delivery.Shop, order.OrderId)).ReceiveOrderAsync(delivery, order);
+    }
+
+    /// <summary>
+    /// A cancellation may carry the refunds Shopify made with it: each starts its refund's saga too, with a
+    /// delivery key of its own, so a retried delivery (or the refund's own refunds/create) applies it once.
+    /// </summary>
+    private static async Task<IntakeOutcome> ToCancelledOrder(IGrainFactory grains, ShopifyDelivery delivery, JsonElement payload)
+    {
+        var outcome = await ToOrder(grains, delivery, payload);
+        if (payload.TryGetProperty("refunds", out var refunds) && refunds.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var element in refunds.EnumerateArray())
+            {
+                var refund = ShopifyMapper.Refund(element);
+                await grains.GetGrain<IRefundGrain>(EntityKeys.ForShop(delivery.Shop, refund.RefundId))
+                    .ReceiveRefundAsync(delivery with { EventId = $"{delivery.DedupeKey}/refund/{refund.RefundId}", WebhookId = null }, refund);
+            }
+        }
+
+        return outcome;
     }
 
     private static Task<IntakeOutcome> ToReturn(IGrainFactory grains, ShopifyDelivery delivery, JsonElement payload)

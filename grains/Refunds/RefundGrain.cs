@@ -139,7 +139,7 @@ public sealed class RefundGrain(
         S.Status = RefundStatus.InProgress;
         S.OrderLines = refund.Lines.GroupBy(l => l.LineId).ToDictionary(g => g.Key, g => g.Sum(l => l.Quantity), StringComparer.Ordinal);
         var customer = OrderPropagation.ErpCustomer(S.Shop!, order.Order).Number;
-        var lines = refund.Lines.Where(l => l.Sku is not null && l.Quantity > 0)
+        var lines = refund.Lines.Where(l => !string.IsNullOrEmpty(l.Sku) && l.Quantity > 0)
             .Select(l => new ErpLine(l.Sku!, l.Quantity, l.Quantity == 0 ? 0 : decimal.Round(l.Subtotal.Shop.Amount / l.Quantity, 2))).ToList();
         var disposition = string.Join("; ", refund.Lines.Select(l => l.RestockType is "return" or "cancel" or "legacy_restock"
             ? $"{l.Sku ?? l.LineId} × {l.Quantity}: restock{(l.LocationId is null ? "" : $" at location {l.LocationId}")}"

@@ -123,6 +123,19 @@ public sealed class RefundSagaTests(SandboxHostFixture sandbox) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task a_cancellation_that_carries_a_refund_starts_its_saga_once()
+    {
+        var body = ShopifyFixtures.Bytes("orders_cancelled__activepieces.json");
+        Assert.Equal(HttpStatusCode.OK, (await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("orders/cancelled", body, eventId: "cancel-with-refund"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("orders/cancelled", body, eventId: "cancel-with-refund"))).StatusCode);
+
+        var refund = await WaitForRefundAsync("945108681014", "Completed");
+        Assert.Equal(2, refund.GetProperty("refund").GetProperty("lines").GetArrayLength());
+        Assert.Single(refund.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("kind").GetString() == "shopify:orders/cancelled");
+        Assert.Equal("Closed", Case("945108681014")["Status"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task a_refund_that_arrives_before_its_order_waits_for_it_and_then_completes()
     {
         var (orderId, refundId) = (NewId(), NewId());
