@@ -23,6 +23,7 @@ namespace RetailSync.Refunds;
 public sealed class RefundGrain(
     [PersistentState("refund", StorageNames.State)] IPersistentState<RefundState> state,
     IOutboxIndex outboxIndex,
+    IOptions<RefundOptions> options,
     TimeProvider clock) : Grain, IRefundGrain, ICommandOwner
 {
     private const string CaseObject = "Case";
@@ -90,7 +91,33 @@ public sealed class RefundGrain(
             return outcome;
         }, _ => $"order {@return.OrderId}, status {@return.Status}");
 
-    public Task ResumeAsync() => ProceedAsync(resend: true);
+    public async Task ResumeAsync()
+    {
+        await CheckDeadlineAsync();
+        await ProceedAsync(resend: true);
+    }
+
+    /// <summary>Past its deadline and still not complete: operations hears of it once, with the step it waits on.</summary>
+    private async Task CheckDeadlineAsync()
+    {
+        var now = clock.GetUtcNow();
+        if (S.Refund is null || S.DeadlineRaised || S.Status is RefundStatus.Completed or RefundStatus.Compensated
+            || now - (S.ReceivedAt ?? now) < options.Value.Deadline)
+        {
+            return;
+        }
+
+        S.DeadlineRaised = true;
+        var waiting = S.Status == RefundStatus.WaitingForOrder
+            ? $"its order {S.Refund.OrderId} has not arrived"
+            : S.Steps.FirstOrDefault(e => e.EndedAt is null) is { } step ? $"waiting on {step.Command.System}:{step.Command.Operation} ({step.Result ?? "no answer yet"})" : "finishing";
+        var message = $"Refund {S.Refund.RefundId} of order {S.Refund.OrderId} is not complete after {options.Value.Deadline}: {waiting}.";
+        S.Journal.Record(now, "saga", $"deadline passed: raised for operations; {waiting}", null);
+        await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RaiseAsync(new OpsException($"refund:deadline:{S.Shop}:{S.Refund.RefundId}", "refund", "deadline",
+            S.Refund.RefundId, "DEADLINE", message, 0, "refund:" + S.Refund.RefundId, $"refund:{S.Shop}:{S.Refund.RefundId}", now, "Open", null, null,
+            this.GetGrainId().ToString()));
+        await this.WriteOrForgetAsync(state);
+    }
 
     /// <summary>Plans the steps once the order is known, then hands the next unfinished step to its dispatcher.</summary>
     private async Task ProceedAsync(bool resend = false)
@@ -239,6 +266,11 @@ public sealed class RefundGrain(
             .RefundAppliedAsync(S.Refund.RefundId, S.OrderLines.ToImmutableDictionary(StringComparer.Ordinal));
         S.Status = RefundStatus.Completed;
         S.CompletedAt = clock.GetUtcNow();
+        if (S.DeadlineRaised)
+        {
+            await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").ResolveAsync($"refund:deadline:{S.Shop}:{S.Refund.RefundId}", "the refund completed after its deadline");
+        }
+
         Kpis.RefundCompletedAsync(S.CompletedAt.Value - (S.ReceivedAt ?? S.CompletedAt.Value)).Ignore();
         S.Journal.Record(S.CompletedAt.Value, "saga", $"completed in {(S.CompletedAt.Value - (S.ReceivedAt ?? S.CompletedAt.Value)).TotalMilliseconds:F0} ms: confirmed by the CRM, the ERP and the order", null);
         await this.WriteOrForgetAsync(state);
@@ -392,4 +424,5 @@ public sealed class RefundState
     [Id(7)] public DateTimeOffset? ReceivedAt { get; set; }
     [Id(8)] public DateTimeOffset? CompletedAt { get; set; }
     [Id(10)] public List<OutboxEntry> CompensationSteps { get; set; } = [];
+    [Id(11)] public bool DeadlineRaised { get; set; }
 }

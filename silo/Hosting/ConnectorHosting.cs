@@ -17,6 +17,7 @@ public static class ConnectorHosting
         builder.Services.AddRetailSyncConnectors();
         builder.Services.AddSingleton<OutboundExecutor>();
         builder.Services.AddOptions<OutboundOptions>().BindConfiguration(OutboundOptions.Section);
+        builder.Services.AddOptions<RetailSync.Refunds.RefundOptions>().BindConfiguration(RetailSync.Refunds.RefundOptions.Section);
         if (sandbox)
         {
             // The sandbox runs on this process's own Kestrel, whose port is known only once it listens;
