@@ -54,6 +54,9 @@ public sealed class BusinessCentralConnectorOptions
 
     public string AccessToken { get; set; } = "";
 
+    /// <summary>G/L account that credit memo lines of goods not taken back are booked to (a refund's write-off).</summary>
+    public string WriteOffAccount { get; set; } = "";
+
     /// <summary>Business Central allows 6,000 requests per 5 minutes per user: 20 per second.</summary>
     public double RequestsPerSecond { get; set; } = 20;
 }

@@ -103,7 +103,8 @@ public sealed record ErpCustomerResult(string Number, ErpCustomerRef? Customer, 
 
 public sealed record ErpCustomerRef(string Id, string Number, decimal CreditLimit, string Blocked);
 
-public sealed record ErpLine(string Sku, decimal Quantity, decimal UnitPrice);
+/// <param name="Restock">On a credit memo: the goods come back into stock (false: written off). Ignored on sales orders.</param>
+public sealed record ErpLine(string Sku, decimal Quantity, decimal UnitPrice, bool Restock = true);
 
 public sealed record ErpSalesOrder(string ExternalDocumentNumber, string CustomerNumber, DateOnly OrderDate, string Currency, IReadOnlyList<ErpLine> Lines);
 

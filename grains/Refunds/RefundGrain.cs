@@ -167,8 +167,8 @@ public sealed class RefundGrain(
         S.OrderLines = refund.Lines.GroupBy(l => l.LineId).ToDictionary(g => g.Key, g => g.Sum(l => l.Quantity), StringComparer.Ordinal);
         var customer = OrderPropagation.ErpCustomer(S.Shop!, order.Order).Number;
         var lines = refund.Lines.Where(l => !string.IsNullOrEmpty(l.Sku) && l.Quantity > 0)
-            .Select(l => new ErpLine(l.Sku!, l.Quantity, l.Quantity == 0 ? 0 : decimal.Round(l.Subtotal.Shop.Amount / l.Quantity, 2))).ToList();
-        var disposition = string.Join("; ", refund.Lines.Select(l => l.RestockType is "return" or "cancel" or "legacy_restock"
+            .Select(l => new ErpLine(l.Sku!, l.Quantity, decimal.Round(l.Subtotal.Shop.Amount / l.Quantity, 2), Restocks(l))).ToList();
+        var disposition = string.Join("; ", refund.Lines.Select(l => Restocks(l)
             ? $"{l.Sku ?? l.LineId} × {l.Quantity}: restock{(l.LocationId is null ? "" : $" at location {l.LocationId}")}"
             : $"{l.Sku ?? l.LineId} × {l.Quantity}: write-off ({l.RestockType})"));
         S.Journal.Record(now, "saga", $"planned: CRM case, ERP credit memo RF-{refund.RefundId} ({lines.Count} lines), order refund; disposition {disposition}", null);
@@ -181,6 +181,9 @@ public sealed class RefundGrain(
 
         Add("crm", "upsert", "caseClosed", Case(refund, order, "Closed", "Credit memo posted in the ERP; refund complete."));
     }
+
+    /// <summary>Shopify's restock type: the goods come back (return, cancel) or they do not (no_restock: written off in the ERP).</summary>
+    private static bool Restocks(RefundLine line) => line.RestockType is "return" or "cancel" or "legacy_restock";
 
     private static CrmUpsert Case(Refund refund, OrderView order, string status, string description) => new(CaseObject, CaseKey, new JsonObject
     {

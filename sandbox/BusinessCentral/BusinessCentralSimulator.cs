@@ -17,6 +17,9 @@ namespace RetailSync.Sandbox.BusinessCentral;
 public sealed partial class BusinessCentralSimulator
 {
     public const string AccessToken = "sandbox-bc-token";
+
+    /// <summary>The sandbox company's G/L account for written-off goods (Account lines must name an existing account).</summary>
+    public const string WriteOffAccount = "8620";
     public static readonly Guid CompanyId = Guid.Parse("9f3c1a52-6d0e-4b8a-9a61-0c2f6d1e7a10");
     private static readonly string[] EntitySets = ["customers", "items", "salesOrders", "salesCreditMemos", "salesShipments"];
 
@@ -378,6 +381,11 @@ public sealed partial class BusinessCentralSimulator
             {
                 var number = line["lineObjectNumber"]?.ToString();
                 var item = number is null ? null : WithValue("items", "number", number).FirstOrDefault();
+                if (line["lineType"]?.ToString() == "Account" && line["lineObjectNumber"]?.ToString() != WriteOffAccount)
+                {
+                    return Fail(400, "Application_FieldValidationException", $"The field No. of table Sales Line contains a value ({number}) that cannot be found in the related table (G/L Account).");
+                }
+
                 if (line["lineType"]?.ToString() == "Item" && item is null)
                 {
                     return Fail(400, "Application_FieldValidationException", $"The field No. of table Sales Line contains a value ({number}) that cannot be found in the related table (Item).");

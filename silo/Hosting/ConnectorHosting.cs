@@ -43,6 +43,11 @@ public static class ConnectorHosting
                     o.BusinessCentral.CompanyId = BusinessCentralSimulator.CompanyId;
                     o.BusinessCentral.AccessToken = BusinessCentralSimulator.AccessToken;
                 }
+
+                if (string.IsNullOrEmpty(o.BusinessCentral.WriteOffAccount))
+                {
+                    o.BusinessCentral.WriteOffAccount = BusinessCentralSimulator.WriteOffAccount;
+                }
             });
         }
     }

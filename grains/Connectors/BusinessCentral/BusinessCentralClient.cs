@@ -224,7 +224,7 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
             ["externalDocumentNumber"] = memo.ExternalDocumentNumber,
             ["customerNumber"] = memo.CustomerNumber,
             ["creditMemoDate"] = memo.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            ["salesCreditMemoLines"] = Lines(memo.Lines),
+            ["salesCreditMemoLines"] = CreditMemoLines(memo),
         };
         var created = await SendAsync(HttpMethod.Post, Company("salesCreditMemos"), body, null, cancellationToken);
         return created!["number"]!.GetValue<string>();
@@ -246,6 +246,28 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
     {
         ["lineType"] = "Item", ["lineObjectNumber"] = l.Sku, ["quantity"] = l.Quantity, ["unitPrice"] = l.UnitPrice,
     })]);
+
+    /// <summary>
+    /// Goods taken back are Item lines (posting the memo puts them back in stock); goods written off are
+    /// booked to the write-off G/L account instead, so no stock comes back.
+    /// </summary>
+    private JsonArray CreditMemoLines(ErpCreditMemo memo)
+    {
+        var writeOff = options.CurrentValue.BusinessCentral.WriteOffAccount;
+        if (memo.Lines.Any(l => !l.Restock) && string.IsNullOrEmpty(writeOff))
+        {
+            throw new ConnectorException(SystemName, FailureKind.Permanent, "NOT_CONFIGURED",
+                "RetailSync:Connectors:BusinessCentral:WriteOffAccount is not set: a refund's written-off goods have no account to go to");
+        }
+
+        return new([.. memo.Lines.Select(l => (JsonNode)(l.Restock
+            ? new JsonObject { ["lineType"] = "Item", ["lineObjectNumber"] = l.Sku, ["quantity"] = l.Quantity, ["unitPrice"] = l.UnitPrice }
+            : new JsonObject
+            {
+                ["lineType"] = "Account", ["lineObjectNumber"] = writeOff, ["description"] = $"Write-off {l.Sku}",
+                ["quantity"] = l.Quantity, ["unitPrice"] = l.UnitPrice,
+            }))]);
+    }
 
     private static JsonObject WithNumber(JsonObject fields, string number)
     {

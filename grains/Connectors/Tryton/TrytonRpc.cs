@@ -19,7 +19,10 @@ public sealed class TrytonRpc(HttpClient http, Func<TrytonConnectorOptions> opti
     private Session? session;
     private long nextId;
 
-    private sealed record Session(string Header, JsonObject Context);
+    private sealed record Session(string Header, JsonObject Context, long UserId);
+
+    /// <summary>Exception data key of a Tryton <c>UserWarning</c>'s name (what a <c>res.user.warning</c> record must name to skip it).</summary>
+    public const string WarningName = "tryton.warning";
 
     /// <summary>Calls <c>model.{model}.{method}</c> with the user's context (extended by <paramref name="context"/>) appended.</summary>
     public async Task<JsonNode?> ModelAsync(string model, string method, JsonArray args, JsonObject? context = null, CancellationToken cancellationToken = default)
@@ -50,6 +53,9 @@ public sealed class TrytonRpc(HttpClient http, Func<TrytonConnectorOptions> opti
     /// <summary>The user's context (company, language...) as this session sends it.</summary>
     public async Task<JsonObject> ContextAsync(CancellationToken cancellationToken = default) =>
         (JsonObject)(await SessionAsync(cancellationToken)).Context.DeepClone();
+
+    /// <summary>The logged-in user's id.</summary>
+    public async Task<long> UserIdAsync(CancellationToken cancellationToken = default) => (await SessionAsync(cancellationToken)).UserId;
 
     /// <summary>Forgets the session and its context, e.g. after the user's company changed.</summary>
     public void Reset() => Volatile.Write(ref session, null);
@@ -158,7 +164,7 @@ public sealed class TrytonRpc(HttpClient http, Func<TrytonConnectorOptions> opti
                 }
             }
 
-            session = new Session(header, context);
+            session = new Session(header, context, login[0]!.GetValue<long>());
             return session;
         }
         finally
@@ -218,7 +224,7 @@ public sealed class TrytonRpc(HttpClient http, Func<TrytonConnectorOptions> opti
         return type switch
         {
             "UserError" => new ConnectorException(system, FailureKind.Permanent, type, Join(Arg(0), Arg(1))),
-            "UserWarning" => new ConnectorException(system, FailureKind.Permanent, type, Join(Arg(1), Arg(2))),
+            "UserWarning" => Warning(new ConnectorException(system, FailureKind.Permanent, type, Join(Arg(1), Arg(2))), Arg(0)),
             "ConcurrencyException" => new ConnectorException(system, FailureKind.Conflict, type, args is JsonArray ? Arg(0) : args?.ToString() ?? ""),
             "LoginException" => new ConnectorException(system, FailureKind.Permanent, type, Arg(1)),
             // Server-side failures (a locked SQLite database, a crash in a module): worth another try later.
@@ -226,6 +232,12 @@ public sealed class TrytonRpc(HttpClient http, Func<TrytonConnectorOptions> opti
         };
 
         static string Join(string message, string description) => string.IsNullOrEmpty(description) ? message : $"{message} {description}";
+
+        static ConnectorException Warning(ConnectorException ex, string name)
+        {
+            ex.Data[WarningName] = name;
+            return ex;
+        }
     }
 
     private sealed class SessionExpiredException() : Exception("Tryton session expired");

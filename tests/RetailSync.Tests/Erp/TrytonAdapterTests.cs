@@ -161,12 +161,15 @@ public sealed class TrytonAdapterTests(TrytonFixture tryton)
     }
 
     [Fact]
-    public async Task a_refund_produces_one_posted_credit_note()
+    public async Task a_refund_produces_one_posted_credit_note_and_the_goods_taken_back_return_to_stock()
     {
         var customer = new ErpCustomer("RS-REFUND", "Refund Buyer", "refund@example.com", null, "1 Main St", "Boston", "02110", "US");
         await tryton.Erp.UpsertCustomerAsync(customer);
         var reference = "REFUND-" + Guid.NewGuid().ToString("N")[..8];
-        var memo = new ErpCreditMemo(reference, customer.Number, DateOnly.FromDateTime(DateTime.UtcNow), [new ErpLine("CASE-LEATHER-PREM", 2, 24.99m)]);
+        // One case comes back into stock, one is written off.
+        var memo = new ErpCreditMemo(reference, customer.Number, DateOnly.FromDateTime(DateTime.UtcNow),
+            [new ErpLine("CASE-LEATHER-PREM", 1, 24.99m), new ErpLine("CASE-LEATHER-PREM", 1, 24.99m, Restock: false)]);
+        var stockBefore = (await tryton.Erp.GetStockAsync("CASE-LEATHER-PREM"))!.Quantity;
 
         var number = await tryton.Erp.CreateCreditMemoAsync(memo);
         var again = await tryton.Erp.CreateCreditMemoAsync(memo);
@@ -177,6 +180,9 @@ public sealed class TrytonAdapterTests(TrytonFixture tryton)
         Assert.Equal("posted", note["state"]!.GetValue<string>());
         Assert.Equal(-49.98m, TrytonRpc.ToDecimal(note["total_amount"]));
         Assert.StartsWith("CN", number, StringComparison.Ordinal);
+        Assert.Equal("done", (await tryton.Erp.ReturnShipmentAsync(reference))!["state"]!.GetValue<string>());
+        Assert.Single(await Rpc.SearchReadAsync("stock.shipment.out.return", [new JsonArray("reference", "=", reference)], ["id"]));
+        Assert.Equal(stockBefore + 1, (await tryton.Erp.GetStockAsync("CASE-LEATHER-PREM"))!.Quantity);
     }
 
     [Fact]

@@ -70,7 +70,9 @@ public sealed class RefundClusterTests(PostgresFixture postgres, ITestOutputHelp
         {
             foreach (var line in node["refund_line_items"]!.AsArray())
             {
+                // Goods taken back: the ERP must know the item to put it back in stock.
                 line!["line_item"]!["sku"] = sku;
+                line["restock_type"] = "return";
             }
         }
 
