@@ -60,12 +60,17 @@ public sealed class RefundClusterTests(PostgresFixture postgres, ITestOutputHelp
 
     private static byte[] Order(long id) => ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", id, DateTimeOffset.UtcNow);
 
-    private static byte[] Refund(long refundId, long orderId, string? sku = null)
+    private static byte[] Refund(long refundId, long orderId, string? sku = null, bool firstLineOnly = false)
     {
         var node = JsonNode.Parse(ShopifyFixtures.Bytes("refunds_create__hookdeck-2024-10.json"))!.AsObject();
         node["id"] = refundId;
         node["order_id"] = orderId;
         node["created_at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:sszzz", CultureInfo.InvariantCulture);
+        if (firstLineOnly)
+        {
+            node["refund_line_items"]!.AsArray().RemoveAt(1);
+        }
+
         if (sku is not null)
         {
             foreach (var line in node["refund_line_items"]!.AsArray())
@@ -172,7 +177,8 @@ public sealed class RefundClusterTests(PostgresFixture postgres, ITestOutputHelp
     {
         const int Count = 10;
         var orders = Enumerable.Range(0, Count + 1).Select(i => 8_300_000_000L + i).ToList();
-        await using var setup = await SandboxAsync(orders);
+        var late = 8_300_000_500L;
+        await using var setup = await SandboxAsync([.. orders, late]);
         await using var silo = SiloProcess.Start(Args(setup));
         await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
         using var api = Api(silo.HttpUrl);
@@ -195,6 +201,12 @@ public sealed class RefundClusterTests(PostgresFixture postgres, ITestOutputHelp
         var refused = 8_400_000_999L;
         await DeliverAsync(() => api, "refunds/create", Refund(refused, orders[^1], sku: "DISCONTINUED-1"), $"refund-{refused}");
 
+        // One refund comes before its order (one line of its two); the order arrives afterwards.
+        var early = 8_400_000_500L;
+        await DeliverAsync(() => api, "refunds/create", Refund(early, late, firstLineOnly: true), $"refund-{early}");
+        await WaitAllAsync(api, [$"/api/v1/refunds/{Shop}/{early}"], "WaitingForOrder", TimeSpan.FromSeconds(30), "the early refund parked");
+        await DeliverAsync(() => api, "orders/create", Order(late), $"create-{late}");
+
         await Eventually.TrueAsync(async () =>
         {
             var kpis = await api.GetFromJsonAsync<JsonElement>("/api/v1/kpis");
@@ -211,7 +223,7 @@ public sealed class RefundClusterTests(PostgresFixture postgres, ITestOutputHelp
 
         (await setup.Sandbox.Http.PostAsJsonAsync("/sandbox/faults", new { system = SandboxApi.BusinessCentral, outage = false })).EnsureSuccessStatusCode();
 
-        var refundIds = refunds.Select(r => r.Refund.ToString(CultureInfo.InvariantCulture)).ToList();
+        var refundIds = refunds.Select(r => r.Refund.ToString(CultureInfo.InvariantCulture)).Append(early.ToString(CultureInfo.InvariantCulture)).ToList();
         await WaitAllAsync(api, refundIds.Select(id => $"/api/v1/refunds/{Shop}/{id}"), "Completed", TimeSpan.FromMinutes(2), "refunds completed after the outage");
         await WaitAllAsync(api, [$"/api/v1/refunds/{Shop}/{refused}"], "Compensated", TimeSpan.FromMinutes(1), "the refused refund compensated");
 
@@ -222,6 +234,11 @@ public sealed class RefundClusterTests(PostgresFixture postgres, ITestOutputHelp
             TimeSpan.FromSeconds(30), "the refused refund's case escalated");
         var exceptions = await api.GetFromJsonAsync<JsonElement>("/api/v1/ops/exceptions");
         Assert.Contains(exceptions.GetProperty("items").EnumerateArray(), e => e.GetProperty("id").GetString() == $"refund:creditMemo:{Shop}:{refused}");
+        // The early refund was partial: its order keeps its status and says it is partially refunded.
+        Assert.Single(memos.Single(g => g.Key == $"RF-{early}").Single()["salesCreditMemoLines"]!.AsArray());
+        var lateOrder = await api.GetFromJsonAsync<JsonElement>($"/api/v1/orders/{Shop}/{late}");
+        Assert.True(lateOrder.GetProperty("partiallyRefunded").GetBoolean());
+        Assert.NotEqual("Refunded", lateOrder.GetProperty("status").GetString());
         var kpisAfter = await api.GetFromJsonAsync<JsonElement>("/api/v1/kpis");
         Assert.Equal(0, kpisAfter.GetProperty("refundsWaitingOnErp").GetArrayLength());
         Assert.True(kpisAfter.GetProperty("refundsCompleted").GetInt64() >= Count);
