@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using RetailSync.Catalog;
 using RetailSync.Customers;
 using RetailSync.Intake;
+using RetailSync.Inventory;
 using RetailSync.Model;
 using RetailSync.Orders;
 using RetailSync.Refunds;
@@ -22,6 +23,8 @@ public static class QueryApi
             Found(await grains.GetGrain<IOrderGrain>(EntityKeys.ForShop(shop, orderId)).GetAsync(), $"order {orderId} of {shop}"));
         api.MapGet("/refunds/{shop}/{refundId}", async Task<Results<Ok<RefundView>, ProblemHttpResult>> (string shop, string refundId, IClusterClient grains) =>
             Found(await grains.GetGrain<IRefundGrain>(EntityKeys.ForShop(shop, refundId)).GetAsync(), $"refund {refundId} of {shop}"));
+        api.MapGet("/inventory/{tenant}/{sku}", async Task<Results<Ok<SkuView>, ProblemHttpResult>> (string tenant, string sku, IClusterClient grains) =>
+            Found(await grains.GetGrain<ISkuGrain>(EntityKeys.ForShop(tenant, sku)).GetAsync(), $"SKU {sku} of {tenant}"));
         api.MapGet("/returns/{shop}/{returnId}", async Task<Results<Ok<RefundView>, ProblemHttpResult>> (string shop, string returnId, IClusterClient grains) =>
             Found(await grains.GetGrain<IRefundGrain>(EntityKeys.ReturnKey(shop, returnId)).GetAsync(), $"return {returnId} of {shop}"));
         api.MapGet("/shops/{shop}", async (string shop, IClusterClient grains) =>

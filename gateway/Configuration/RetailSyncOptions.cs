@@ -36,6 +36,9 @@ public sealed class ErpCallbackOptions
 
     /// <summary>The secret being rotated out; still accepted until it is removed from configuration.</summary>
     public string? PreviousSecret { get; set; }
+
+    /// <summary>The retailer whose stock this ERP holds (stock callbacks); may be left out when all shops have one tenant.</summary>
+    public string? Tenant { get; set; }
 }
 
 /// <summary>

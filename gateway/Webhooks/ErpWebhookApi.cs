@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using RetailSync.Erp;
 using RetailSync.Gateway.Configuration;
 using RetailSync.Intake;
+using RetailSync.Inventory;
 using RetailSync.Orders;
 
 namespace RetailSync.Gateway.Webhooks;
@@ -70,6 +71,11 @@ public static partial class ErpWebhookApi
         }
 
         var e = parsed!;
+        if (e.Type == StockChanged)
+        {
+            return await ReceiveStockAsync(connector, e, callback, settings, grains, clock, http, loggers);
+        }
+
         var erpEvent = new ErpOrderEvent(e.Type!, e.OrderId!, e.ErpNumber, e.OccurredAt ?? clock.GetUtcNow(), e.Reason,
             e.Shipment is { } s
                 ? new ErpShipment(s.Id!, s.TrackingCompany, s.TrackingNumber, [.. s.Lines!.Select(l => new ErpShipmentLine(l.Sku!, l.Quantity))])
@@ -110,11 +116,48 @@ public static partial class ErpWebhookApi
         }
     }
 
+    public const string StockChanged = "stock.changed";
+
+    /// <summary><c>stock.changed</c>: the ERP's on-hand of one SKU at one location, with the ERP's version of that figure.</summary>
+    private static async Task<IResult> ReceiveStockAsync(string connector, ErpCallback e, ErpCallbackOptions callback, RetailSyncOptions settings,
+        IClusterClient grains, TimeProvider clock, HttpContext http, ILoggerFactory loggers)
+    {
+        var tenants = settings.Shops.Values.Select(s => s.Tenant).Distinct(StringComparer.Ordinal).ToList();
+        var tenant = callback.Tenant ?? (tenants.Count == 1 ? tenants[0] : null);
+        if (tenant is null)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Unknown tenant", $"Set RetailSync:ErpCallbacks:{connector}:Tenant: the shops belong to several retailers.");
+        }
+
+        var change = new ErpStockChange(e.Sku!, e.Location!, e.OnHand!.Value, e.Version!.Value, e.OccurredAt ?? clock.GetUtcNow());
+        var delivery = new ShopifyDelivery(tenant, tenant, $"erp:{connector}/{StockChanged}", $"erp:{connector}:{e.EventId}", null, e.OccurredAt, null, false, clock.GetUtcNow());
+        try
+        {
+            var outcome = await grains.GetGrain<ISkuGrain>(EntityKeys.ForShop(tenant, e.Sku!)).ErpStockChangedAsync(delivery, change).WaitAsync(RecordTimeout);
+            return TypedResults.Ok(outcome == IntakeOutcome.Duplicate
+                ? new ShopifyWebhookApi.WebhookAnswer("duplicate")
+                : new ShopifyWebhookApi.WebhookAnswer("accepted", outcome.ToString().ToLowerInvariant()));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+        {
+            LogNotRecorded(loggers.CreateLogger("RetailSync.Webhooks"), ex, connector, e.EventId!);
+            http.Response.Headers.RetryAfter = "5";
+            return Problem(StatusCodes.Status503ServiceUnavailable, "Not recorded", "The event could not be recorded durably; send it again.");
+        }
+    }
+
     private static string? Validate(ErpCallback? e)
     {
         if (e is null)
         {
             return "The body must be a JSON object.";
+        }
+
+        if (e.Type == StockChanged)
+        {
+            return string.IsNullOrWhiteSpace(e.EventId) || string.IsNullOrWhiteSpace(e.Sku) || string.IsNullOrWhiteSpace(e.Location) || e.OnHand is null || e.Version is null
+                ? "stock.changed needs eventId, sku, location, onHand and version."
+                : null;
         }
 
         if (string.IsNullOrWhiteSpace(e.EventId) || string.IsNullOrWhiteSpace(e.OrderId) || string.IsNullOrWhiteSpace(e.Type))
@@ -124,7 +167,7 @@ public static partial class ErpWebhookApi
 
         if (!ErpOrderEventTypes.All.Contains(e.Type))
         {
-            return $"type '{e.Type}' is not one of {string.Join(", ", ErpOrderEventTypes.All)}.";
+            return $"type '{e.Type}' is not one of {string.Join(", ", ErpOrderEventTypes.All)}, {StockChanged}.";
         }
 
         if (e.Type == ErpOrderEventTypes.Shipped
@@ -145,7 +188,7 @@ public static partial class ErpWebhookApi
 
     /// <summary>The callback body (camelCase JSON).</summary>
     public sealed record ErpCallback(string? EventId, string? Type, string? OrderId, string? Shop, string? ErpNumber, DateTimeOffset? OccurredAt,
-        string? Reason, ErpCallbackShipment? Shipment);
+        string? Reason, ErpCallbackShipment? Shipment, string? Sku = null, string? Location = null, decimal? OnHand = null, long? Version = null);
 
     public sealed record ErpCallbackShipment(string? Id, string? TrackingCompany, string? TrackingNumber, List<ErpCallbackLine>? Lines);
 

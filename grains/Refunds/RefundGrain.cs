@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using RetailSync.Connectors;
 using RetailSync.Intake;
+using RetailSync.Inventory;
 using RetailSync.Model;
 using RetailSync.Operations;
 using RetailSync.Orders;
@@ -68,6 +69,7 @@ public sealed class RefundGrain(
 
             S.Refund = refund;
             S.Shop = delivery.Shop;
+            S.Tenant = delivery.Tenant;
             S.ReceivedAt = delivery.ReceivedAt;
             return IntakeOutcome.Applied;
         }, _ => $"order {refund.OrderId}, {refund.Lines.Length} lines, transacted {refund.Transacted?.Amount.ToString(CultureInfo.InvariantCulture) ?? "-"}");
@@ -265,7 +267,14 @@ public sealed class RefundGrain(
             return;
         }
 
-        await GrainFactory.GetGrain<IOrderGrain>(EntityKeys.ForShop(S.Shop!, S.Refund!.OrderId))
+        // The ERP has taken the goods back (its credit memo is posted): the SKUs count them until the ERP's next figure does.
+        foreach (var line in S.Refund!.Lines.Where(l => Restocks(l) && !string.IsNullOrEmpty(l.Sku) && l.Quantity > 0))
+        {
+            await GrainFactory.GetGrain<ISkuGrain>(EntityKeys.ForShop(S.Tenant ?? S.Shop!, line.Sku!))
+                .RestockedAsync($"{S.Shop}/{S.Refund.RefundId}/{line.RefundLineId}", line.Quantity, line.LocationId);
+        }
+
+        await GrainFactory.GetGrain<IOrderGrain>(EntityKeys.ForShop(S.Shop!, S.Refund.OrderId))
             .RefundAppliedAsync(S.Refund.RefundId, S.OrderLines.ToImmutableDictionary(StringComparer.Ordinal));
         S.Status = RefundStatus.Completed;
         S.CompletedAt = clock.GetUtcNow();
@@ -428,4 +437,5 @@ public sealed class RefundState
     [Id(8)] public DateTimeOffset? CompletedAt { get; set; }
     [Id(10)] public List<OutboxEntry> CompensationSteps { get; set; } = [];
     [Id(11)] public bool DeadlineRaised { get; set; }
+    [Id(12)] public string? Tenant { get; set; }
 }

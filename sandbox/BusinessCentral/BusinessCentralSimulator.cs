@@ -166,6 +166,24 @@ public sealed partial class BusinessCentralSimulator
         }
     }
 
+    private long stockVersion;
+
+    /// <summary>A stock count in the warehouse: the item's inventory becomes <paramref name="onHand"/>; returns the figure's version.</summary>
+    public long? SetInventory(string number, decimal onHand)
+    {
+        lock (gate)
+        {
+            if (WithValue("items", "number", number).FirstOrDefault() is not { } item)
+            {
+                return null;
+            }
+
+            item["inventory"] = onHand;
+            Stamp(item);
+            return Interlocked.Increment(ref stockVersion);
+        }
+    }
+
     public object Snapshot()
     {
         lock (gate)

@@ -29,6 +29,8 @@ public static class ErpCallbacks
 
     public sealed record EventRequest(string Type, string OrderId, string? Reason);
 
+    public sealed record StockRequest(string Sku, string? Location, decimal OnHand);
+
     public static void MapErp(RouteGroupBuilder group, BusinessCentralSimulator bc, IConfiguration configuration)
     {
         group.MapPost("/ship", async (ShipRequest request, HttpContext http) =>
@@ -53,6 +55,20 @@ public static class ErpCallbacks
                 },
             };
             return Results.Ok(new { shipment = Parse(shipment), callback = await SendAsync(http, configuration, body) });
+        });
+        group.MapPost("/stock", async (StockRequest request, HttpContext http) =>
+        {
+            if (bc.SetInventory(request.Sku, request.OnHand) is not { } version)
+            {
+                return Results.Problem(statusCode: 404, title: "Unknown item", detail: $"The sandbox ERP has no item {request.Sku}.");
+            }
+
+            var body = new JsonObject
+            {
+                ["eventId"] = $"stock-{request.Sku}-{version}", ["type"] = "stock.changed", ["sku"] = request.Sku, ["location"] = request.Location ?? "MAIN",
+                ["onHand"] = request.OnHand, ["version"] = version, ["occurredAt"] = DateTimeOffset.UtcNow.ToString("O"),
+            };
+            return Results.Ok(new { version, callback = await SendAsync(http, configuration, body) });
         });
         group.MapPost("/events", async (EventRequest request, HttpContext http) =>
         {

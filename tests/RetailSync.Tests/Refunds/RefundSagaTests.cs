@@ -102,6 +102,15 @@ public sealed class RefundSagaTests(SandboxHostFixture sandbox) : IAsyncLifetime
         Assert.Contains(refund.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("detail").GetString()!.Contains("restock", StringComparison.Ordinal));
         Assert.Contains(refund.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("detail").GetString()!.Contains("write-off", StringComparison.Ordinal));
 
+        // The returned unit waits on the SKU until the ERP's next stock figure counts it.
+        var (_, sku) = await sandbox.Http.GetApiAsync("/api/v1/inventory/sandbox/IPOD2008PINK");
+        Assert.Equal(1, Assert.Single(sku.GetProperty("pendingRestocks").EnumerateArray(), r => r.GetProperty("key").GetString()!.Contains(refundId, StringComparison.Ordinal))
+            .GetProperty("quantity").GetInt32());
+        (await sandbox.Http.PostAsJsonAsync("/sandbox/erp/stock", new { sku = "IPOD2008PINK", location = "MAIN", onHand = 101m })).EnsureSuccessStatusCode();
+        (_, sku) = await sandbox.Http.GetApiAsync("/api/v1/inventory/sandbox/IPOD2008PINK");
+        Assert.DoesNotContain(sku.GetProperty("pendingRestocks").EnumerateArray(), r => r.GetProperty("key").GetString()!.Contains(refundId, StringComparison.Ordinal));
+        Assert.Equal(101m, sku.GetProperty("locations").EnumerateArray().Single(l => l.GetProperty("location").GetString() == "MAIN").GetProperty("onHand").GetDecimal());
+
         await Eventually.TrueAsync(async () => (await OrderAsync(orderId)).GetProperty("status").GetString() == "Refunded", TimeSpan.FromSeconds(30), "order refunded");
         await Eventually.TrueAsync(async () => (await sandbox.Http.GetFromJsonAsync<JsonElement>("/sandbox/state")).GetProperty("shopify").GetProperty("orders")
             .EnumerateArray().Single(o => o.GetProperty("id").GetString() == orderId).GetProperty("tags").EnumerateArray().Any(t => t.GetString() == "retailsync:refunded"),

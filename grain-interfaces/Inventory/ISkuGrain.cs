@@ -1,0 +1,59 @@
+using System.Collections.Immutable;
+using RetailSync.Intake;
+
+namespace RetailSync.Inventory;
+
+/// <summary>
+/// One SKU of one retailer (<c>{tenant}/{sku}</c>): the ERP's on-hand per location (the stock truth; an
+/// older ERP figure never overwrites a newer one) and restocks the ERP has confirmed but not yet counted
+/// in a figure it sent.
+/// </summary>
+[Alias("RetailSync.Inventory.ISkuGrain")]
+public interface ISkuGrain : IGrainWithStringKey
+{
+    /// <summary>An ERP stock callback; its version orders the ERP's figures per location.</summary>
+    [Alias("ErpStockChanged")]
+    Task<IntakeOutcome> ErpStockChangedAsync(ShopifyDelivery delivery, ErpStockChange change);
+
+    /// <summary>
+    /// A refund's goods were taken back into the ERP's stock (its credit memo or return was posted): counted
+    /// as pending until the ERP's next figure for that location, which includes them. Idempotent per key.
+    /// </summary>
+    [Alias("Restocked")]
+    Task RestockedAsync(string key, int quantity, string? location);
+
+    [Alias("Get")]
+    Task<SkuView?> GetAsync();
+}
+
+[GenerateSerializer, Immutable, Alias("RetailSync.Inventory.ErpStockChange")]
+public sealed record ErpStockChange(
+    [property: Id(0)] string Sku,
+    [property: Id(1)] string Location,
+    [property: Id(2)] decimal OnHand,
+    [property: Id(3)] long Version,
+    [property: Id(4)] DateTimeOffset OccurredAt);
+
+[GenerateSerializer, Immutable, Alias("RetailSync.Inventory.LocationStock")]
+public sealed record LocationStock(
+    [property: Id(0)] string Location,
+    [property: Id(1)] decimal OnHand,
+    [property: Id(2)] long Version,
+    [property: Id(3)] DateTimeOffset At);
+
+[GenerateSerializer, Immutable, Alias("RetailSync.Inventory.PendingRestock")]
+public sealed record PendingRestock(
+    [property: Id(0)] string Key,
+    [property: Id(1)] int Quantity,
+    [property: Id(2)] string? Location,
+    [property: Id(3)] DateTimeOffset At);
+
+[GenerateSerializer, Immutable, Alias("RetailSync.Inventory.SkuView")]
+public sealed record SkuView(
+    [property: Id(0)] string Tenant,
+    [property: Id(1)] string Sku,
+    [property: Id(2)] ImmutableArray<LocationStock> Locations,
+    [property: Id(3)] ImmutableArray<PendingRestock> PendingRestocks,
+    [property: Id(4)] decimal OnHand,
+    [property: Id(5)] DateTimeOffset? LastErpUpdateAt,
+    [property: Id(6)] ImmutableArray<TimelineEntry> Timeline);
