@@ -38,8 +38,9 @@ public sealed class RefundGrain(
 
     private RefundState S => state.State;
 
-    private bool Unfinished => S.Refund is not null
-        && (S.Status is not (RefundStatus.Completed or RefundStatus.Compensated) || S.CompensationSteps.Any(e => e.EndedAt is null));
+    private bool Unfinished =>
+        (S.Refund is not null && S.Status is not (RefundStatus.Completed or RefundStatus.Compensated))
+        || S.CompensationSteps.Any(e => e.EndedAt is null) || S.ReturnSteps.Any(e => e.EndedAt is null);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -73,25 +74,82 @@ public sealed class RefundGrain(
             S.ReceivedAt = delivery.ReceivedAt;
             return IntakeOutcome.Applied;
         }, _ => $"order {refund.OrderId}, {refund.Lines.Length} lines, transacted {refund.Transacted?.Amount.ToString(CultureInfo.InvariantCulture) ?? "-"}");
-        if (Unfinished)
-        {
-            await ProceedAsync();
-        }
-
+        await ProceedAfterIntakeAsync();
         return outcome;
     }
 
-    public Task<IntakeOutcome> ReceiveReturnAsync(ShopifyDelivery delivery, Return @return) =>
-        this.ReceiveAsync(state, S.Journal, delivery, () =>
+    /// <summary>
+    /// Recorded is what the webhook's answer promises; sending the steps is not: a dispatcher that cannot be
+    /// reached now never fails the delivery (the outbox index lists this grain, the sweeper nudges it).
+    /// </summary>
+    private async Task ProceedAfterIntakeAsync()
+    {
+        if (!Unfinished)
+        {
+            return;
+        }
+
+        try
+        {
+            await ProceedAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            S.Journal.Record(clock.GetUtcNow(), "saga", $"steps not sent yet ({ex.GetType().Name}); the outbox sweeper will resume them", null);
+        }
+    }
+
+    /// <summary>
+    /// A return's progress (requested, approved, closed, declined) is the customer-service side of a refund:
+    /// the CRM case of the return follows it. The money and the goods follow with the refund Shopify
+    /// creates for the return (its own saga).
+    /// </summary>
+    public async Task<IntakeOutcome> ReceiveReturnAsync(ShopifyDelivery delivery, Return @return)
+    {
+        if (!S.Journal.HasSeen(delivery))
+        {
+            await outboxIndex.AddAsync(this.GetGrainId().ToString());
+        }
+
+        var outcome = await this.ReceiveAsync(state, S.Journal, delivery, () =>
         {
             var outcome = ReturnRules.Decide(S.Return, @return);
             if (outcome == IntakeOutcome.Applied)
             {
+                var changed = S.Return?.Status != @return.Status;
                 S.Return = ReturnRules.Merge(S.Return, @return);
+                S.Shop ??= delivery.Shop;
+                S.Tenant ??= delivery.Tenant;
+                if (changed)
+                {
+                    PlanReturnCase(S.Return);
+                }
             }
 
             return outcome;
         }, _ => $"order {@return.OrderId}, status {@return.Status}");
+        await ProceedAfterIntakeAsync();
+        return outcome;
+    }
+
+    private void PlanReturnCase(Return @return)
+    {
+        var (status, description) = @return.Status switch
+        {
+            "requested" => ("New", $"Return requested: {@return.Lines.Sum(l => l.Quantity)} item(s). {string.Join("; ", @return.Lines.Select(l => l.Reason).OfType<string>())}"),
+            "open" => ("Working", "Return approved: waiting for the goods and the refund."),
+            "closed" => ("Closed", "Return closed."),
+            _ => ("Closed", $"Return {@return.Status}."),
+        };
+        var key = $"return:case:{S.Shop}:{@return.ReturnId}:{@return.Status}";
+        var payload = new CrmUpsert(CaseObject, "Shopify_Return_Id__c", new JsonObject
+        {
+            ["Shopify_Return_Id__c"] = @return.ReturnId, ["Subject"] = $"Return {@return.Name ?? @return.ReturnId} of order {@return.OrderId}",
+            ["Status"] = status, ["Origin"] = "Shopify", ["Description"] = description, ["Shopify_Order_Id__c"] = @return.OrderId,
+        });
+        var command = OutboundExecutor.Command("crm", "upsert", payload, "return:" + @return.ReturnId) with { ReplyTo = this.GetGrainId().ToString() };
+        S.ReturnSteps.Add(new OutboxEntry { Key = key, Command = command, PlannedAt = clock.GetUtcNow() });
+    }
 
     public async Task ResumeAsync()
     {
@@ -130,7 +188,12 @@ public sealed class RefundGrain(
             return;
         }
 
-        var refund = S.Refund!;
+        if (S.Refund is not { } refund)
+        {
+            await DispatchAsync(resend);
+            return;
+        }
+
         if (S.Steps.Count == 0)
         {
             var order = await GrainFactory.GetGrain<IOrderGrain>(EntityKeys.ForShop(S.Shop!, refund.OrderId)).GetAsync();
@@ -217,7 +280,12 @@ public sealed class RefundGrain(
             await Send(compensation);
         }
 
-        if (S.Status == RefundStatus.Compensated)
+        foreach (var step in S.ReturnSteps.Where(e => e.EndedAt is null && (resend || !handed.Contains(e.Key))))
+        {
+            await Send(step);
+        }
+
+        if (S.Refund is null || S.Status == RefundStatus.Compensated)
         {
             if (!Unfinished)
             {
@@ -291,13 +359,15 @@ public sealed class RefundGrain(
 
     public async Task CommandEndedAsync(CommandView command)
     {
-        var entry = S.Steps.FirstOrDefault(e => e.Key == command.Key) ?? S.CompensationSteps.FirstOrDefault(e => e.Key == command.Key);
+        var entry = S.Steps.FirstOrDefault(e => e.Key == command.Key) ?? S.CompensationSteps.FirstOrDefault(e => e.Key == command.Key)
+            ?? S.ReturnSteps.FirstOrDefault(e => e.Key == command.Key);
         if (entry is null || entry.EndedAt is not null)
         {
             return;
         }
 
-        var compensation = S.CompensationSteps.Contains(entry);
+        // Compensations and a return's case updates are not steps of the refund: their outcome is only recorded.
+        var compensation = S.CompensationSteps.Contains(entry) || S.ReturnSteps.Contains(entry);
         var now = clock.GetUtcNow();
         if (entry.Command.System == "erp")
         {
@@ -397,7 +467,7 @@ public sealed class RefundGrain(
         }
 
         var (shop, id) = EntityKeys.Split(this.GetPrimaryKeyString());
-        var steps = S.Steps.Concat(S.CompensationSteps).Select(e => new RefundStepView(e.Key, e.Command.System, e.Command.Operation,
+        var steps = S.Steps.Concat(S.CompensationSteps).Concat(S.ReturnSteps).Select(e => new RefundStepView(e.Key, e.Command.System, e.Command.Operation,
             e.EndedAt is null ? (e.Sent ? "Sent" : "Planned") : e.Succeeded ? "Succeeded" : "Failed", e.Attempts, e.PlannedAt, e.EndedAt, e.Result));
         return Task.FromResult<RefundView?>(new RefundView(shop, id, S.Refund, S.Return, [.. S.Journal.Timeline],
             S.Refund is null ? RefundStatus.Received : S.Status, [.. steps], S.ReceivedAt, S.CompletedAt));
@@ -438,4 +508,5 @@ public sealed class RefundState
     [Id(10)] public List<OutboxEntry> CompensationSteps { get; set; } = [];
     [Id(11)] public bool DeadlineRaised { get; set; }
     [Id(12)] public string? Tenant { get; set; }
+    [Id(13)] public List<OutboxEntry> ReturnSteps { get; set; } = [];
 }

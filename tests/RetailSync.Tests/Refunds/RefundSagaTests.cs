@@ -146,6 +146,29 @@ public sealed class RefundSagaTests(SandboxHostFixture sandbox) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task a_return_request_and_its_approval_open_and_update_a_crm_case()
+    {
+        var returnId = NewId();
+        byte[] Return(string file)
+        {
+            var node = JsonNode.Parse(ShopifyFixtures.Bytes(file))!.AsObject();
+            node["id"] = long.Parse(returnId, CultureInfo.InvariantCulture);
+            node["admin_graphql_api_id"] = $"gid://shopify/Return/{returnId}";
+            return Encoding.UTF8.GetBytes(node.ToJsonString());
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("returns/request", Return("returns_request__hookdeck-2024-10.json")))).StatusCode);
+        await Eventually.TrueAsync(() => Task.FromResult(sandbox.SalesforceSim.Records("Case").Any(c => c["Shopify_Return_Id__c"]?.GetValue<string>() == returnId
+            && c["Status"]!.GetValue<string>() == "New")), TimeSpan.FromSeconds(30), "return case opened");
+        Assert.Equal(HttpStatusCode.OK, (await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("returns/approve", Return("returns_approve__hookdeck-2024-10.json")))).StatusCode);
+
+        await Eventually.TrueAsync(() => Task.FromResult(sandbox.SalesforceSim.Records("Case").Single(c => c["Shopify_Return_Id__c"]?.GetValue<string>() == returnId)["Status"]!.GetValue<string>() == "Working"),
+            TimeSpan.FromSeconds(30), "return case approved");
+        var (_, view) = await sandbox.Http.GetApiAsync($"/api/v1/returns/{Shop}/{returnId}");
+        Assert.Equal(2, view.GetProperty("steps").EnumerateArray().Count(s => s.GetProperty("status").GetString() == "Succeeded"));
+    }
+
+    [Fact]
     public async Task a_refund_that_arrives_before_its_order_waits_for_it_and_then_completes()
     {
         var (orderId, refundId) = (NewId(), NewId());
