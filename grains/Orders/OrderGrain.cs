@@ -312,10 +312,7 @@ public sealed class OrderGrain(
 
         if (entry.EndedAt is not null && !entry.Succeeded)
         {
-            entry.EndedAt = null;
-            entry.Sent = false;
-            // A new run: planned now, so the dispatcher does not answer with the failure it remembers.
-            entry.PlannedAt = clock.GetUtcNow();
+            entry.Reopen(clock.GetUtcNow());
             handed.Remove(entry.Key);
             S.Systems[SystemNames.For(entry.Command.System)].Status = "Pending";
             S.Journal.Record(clock.GetUtcNow(), "operator", $"retry of {entry.Key} requested", entry.Key);
@@ -616,6 +613,17 @@ public sealed class OutboxEntry
 
     /// <summary>Its failure is in the exception queue; a later success resolves it there.</summary>
     [Id(6)] public bool ExceptionRaised { get; set; }
+
+    /// <summary>
+    /// Makes a failed command pending again for an operator's retry: a new run, planned now, so the
+    /// dispatcher does not answer with the failure it remembers.
+    /// </summary>
+    public void Reopen(DateTimeOffset now)
+    {
+        EndedAt = null;
+        Sent = false;
+        PlannedAt = now;
+    }
 
     /// <summary>Vendor attempts over every run of it (operator retries add theirs).</summary>
     [Id(7)] public int Attempts { get; set; }

@@ -444,10 +444,7 @@ public sealed class RefundGrain(
 
         if (entry.EndedAt is not null && !entry.Succeeded)
         {
-            entry.EndedAt = null;
-            entry.Sent = false;
-            // A new run: planned now, so the dispatcher does not answer with the failure it remembers.
-            entry.PlannedAt = clock.GetUtcNow();
+            entry.Reopen(clock.GetUtcNow());
             handed.Remove(entry.Key);
             S.Status = RefundStatus.InProgress;
             S.Journal.Record(clock.GetUtcNow(), "operator", $"retry of {entry.Key} requested", entry.Key);

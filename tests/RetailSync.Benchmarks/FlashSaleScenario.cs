@@ -43,39 +43,8 @@ public static class FlashSaleScenario
 
         // The sale: one order every 1/rate seconds, whatever the answers' latency.
         var rate = (double)orders / seconds;
-        var accepted = 0;
-        var refused = 0;
         var clock = Stopwatch.StartNew();
-        var sending = Task.Run(async () =>
-        {
-            using var gate = new SemaphoreSlim(256);
-            var inFlight = new List<Task>();
-            for (var n = 0; n < orders; n++)
-            {
-                var due = TimeSpan.FromSeconds(n / rate);
-                if (due > clock.Elapsed)
-                {
-                    await Task.Delay(due - clock.Elapsed);
-                }
-
-                await gate.WaitAsync();
-                var id = n;
-                inFlight.Add(Task.Run(async () =>
-                {
-                    try
-                    {
-                        using var response = await http.SendAsync(signed.Create(Shop, id));
-                        Interlocked.Increment(ref response.IsSuccessStatusCode ? ref accepted : ref refused);
-                    }
-                    finally
-                    {
-                        gate.Release();
-                    }
-                }));
-            }
-
-            await Task.WhenAll(inFlight);
-        });
+        var sending = PacedSender.SendAsync(http, orders, rate, n => signed.Create(Shop, n));
 
         // Once a second: the ERP's admitted requests (the sandbox counts them) and our backlog.
         var samples = new List<(double At, long Admitted, int Backlog, long Succeeded)>();
@@ -91,7 +60,7 @@ public static class FlashSaleScenario
             // Done when every accepted webhook's order has the ERP's answer.
             var answered = kpis.GetProperty("ordersByStatus").EnumerateObject()
                 .Where(s => s.Name is "Accepted" or "Rejected" or "OnHold" or "Backordered").Sum(s => s.Value.GetInt64());
-            if (sending.IsCompleted && answered >= accepted)
+            if (sending.IsCompleted && answered >= sending.Result.Accepted)
             {
                 break;
             }
@@ -99,7 +68,7 @@ public static class FlashSaleScenario
             await Task.Delay(TimeSpan.FromSeconds(1));
         }
 
-        await sending;
+        var (accepted, refused, _) = await sending;
         var finalState = await http.GetFromJsonAsync<JsonElement>("/sandbox/state");
         var traffic = finalState.GetProperty("traffic").GetProperty("bc");
         var erpIds = finalState.GetProperty("bc").GetProperty("salesOrders").EnumerateArray()

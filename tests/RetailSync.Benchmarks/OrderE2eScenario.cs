@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -76,42 +75,8 @@ public static class OrderE2eScenario
         }
 
         var before = await http.GetFromJsonAsync<JsonElement>("/sandbox/state/traffic");
-        var clock = Stopwatch.StartNew();
-        var refused = 0;
-        using (var gate = new SemaphoreSlim(256))
-        {
-            var inFlight = new List<Task>();
-            for (var n = 0; n < count; n++)
-            {
-                var due = TimeSpan.FromSeconds(n / rate);
-                if (due > clock.Elapsed)
-                {
-                    await Task.Delay(due - clock.Elapsed);
-                }
+        var (_, refused, sent) = await PacedSender.SendAsync(http, count, rate, n => signed.Create(Shop, first + n));
 
-                await gate.WaitAsync();
-                var id = first + n;
-                inFlight.Add(Task.Run(async () =>
-                {
-                    try
-                    {
-                        using var response = await http.SendAsync(signed.Create(Shop, id));
-                        if (!response.IsSuccessStatusCode)
-                        {
-                            Interlocked.Increment(ref refused);
-                        }
-                    }
-                    finally
-                    {
-                        gate.Release();
-                    }
-                }));
-            }
-
-            await Task.WhenAll(inFlight);
-        }
-
-        var sent = clock.Elapsed.TotalSeconds;
         // Every fifth order, read back once all of them are through (or the deadline passes).
         var sample = Enumerable.Range(first, count).Where(n => n % 5 == 0).ToList();
         var totals = new List<double>();
