@@ -22,9 +22,22 @@ public interface ISkuGrain : IGrainWithStringKey
     [Alias("Restocked")]
     Task RestockedAsync(string key, int quantity, string? location);
 
+    /// <summary>Shopify's inventory item for this SKU in one shop (from the product's variants); idempotent.</summary>
+    [Alias("LinkShopifyItem")]
+    Task LinkShopifyItemAsync(string shop, string inventoryItemId);
+
     [Alias("Get")]
     Task<SkuView?> GetAsync();
 }
+
+/// <summary>What RetailSync last wrote to Shopify for one shop's inventory item at one Shopify location.</summary>
+[GenerateSerializer, Immutable, Alias("RetailSync.Inventory.ShopifyPush")]
+public sealed record ShopifyPush(
+    [property: Id(0)] string Shop,
+    [property: Id(1)] string InventoryItemId,
+    [property: Id(2)] string LocationId,
+    [property: Id(3)] int Available,
+    [property: Id(4)] DateTimeOffset At);
 
 [GenerateSerializer, Immutable, Alias("RetailSync.Inventory.ErpStockChange")]
 public sealed record ErpStockChange(
@@ -56,4 +69,7 @@ public sealed record SkuView(
     [property: Id(3)] ImmutableArray<PendingRestock> PendingRestocks,
     [property: Id(4)] decimal OnHand,
     [property: Id(5)] DateTimeOffset? LastErpUpdateAt,
-    [property: Id(6)] ImmutableArray<TimelineEntry> Timeline);
+    [property: Id(6)] ImmutableArray<TimelineEntry> Timeline,
+    [property: Id(7)] ImmutableDictionary<string, string>? ShopifyItems = null,
+    [property: Id(8)] ImmutableArray<ShopifyPush> Pushed = default,
+    [property: Id(9)] int Writes = 0);

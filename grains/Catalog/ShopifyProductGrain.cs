@@ -1,4 +1,5 @@
 using RetailSync.Intake;
+using RetailSync.Inventory;
 using RetailSync.Model;
 using RetailSync.Platform;
 
@@ -7,8 +8,9 @@ namespace RetailSync.Catalog;
 public sealed class ShopifyProductGrain(
     [PersistentState("shopifyProduct", StorageNames.State)] IPersistentState<ShopifyProductState> state) : Grain, IShopifyProductGrain
 {
-    public Task<IntakeOutcome> ReceiveAsync(ShopifyDelivery delivery, Product product) =>
-        this.ReceiveAsync(state, state.State.Journal, delivery, () =>
+    public async Task<IntakeOutcome> ReceiveAsync(ShopifyDelivery delivery, Product product)
+    {
+        var outcome = await this.ReceiveAsync(state, state.State.Journal, delivery, () =>
         {
             if (state.State.Product is { } current && product.UpdatedAt < current.UpdatedAt)
             {
@@ -18,6 +20,16 @@ public sealed class ShopifyProductGrain(
             state.State.Product = product;
             return IntakeOutcome.Applied;
         }, _ => $"updated_at {product.UpdatedAt:O}, {product.Variants.Length} variants");
+
+        // Each SKU learns its inventory item in this shop, before the webhook is answered: a failure here
+        // answers 503 and Shopify's retry (a duplicate for this grain) links them again.
+        foreach (var variant in (state.State.Product ?? product).Variants.Where(v => !string.IsNullOrEmpty(v.Sku) && !string.IsNullOrEmpty(v.InventoryItemId)))
+        {
+            await GrainFactory.GetGrain<ISkuGrain>(EntityKeys.ForShop(delivery.Tenant, variant.Sku!)).LinkShopifyItemAsync(delivery.Shop, variant.InventoryItemId!);
+        }
+
+        return outcome;
+    }
 
     public Task<Product?> GetAsync() => Task.FromResult(state.State.Product);
 }

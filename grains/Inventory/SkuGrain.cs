@@ -1,21 +1,43 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Options;
 using RetailSync.Intake;
+using RetailSync.Operations;
+using RetailSync.Orders;
 using RetailSync.Platform;
 
 namespace RetailSync.Inventory;
 
 /// <summary>
-/// The ERP's stock truth for one SKU. ERP figures are applied per location in version order (a late,
-/// older callback is recorded, not applied); restocks confirmed by the ERP wait here until its next
-/// figure for their location counts them.
+/// The ERP's stock truth for one SKU and what the storefront shows of it. ERP figures are applied per
+/// location in version order (a late, older callback is recorded, not applied); restocks confirmed by
+/// the ERP wait here until its next figure for their location counts them. Every change is shown in
+/// Shopify: after <see cref="InventoryOptions.PushDelay"/> one write per shop and location carries the
+/// latest value (100 changes in that time make one write), with the value Shopify was last given as its
+/// compare value and an idempotency key, one write in flight at a time.
 /// </summary>
 public sealed class SkuGrain(
     [PersistentState("sku", StorageNames.State)] IPersistentState<SkuState> state,
-    TimeProvider clock) : Grain, ISkuGrain
+    IOutboxIndex outboxIndex,
+    IOptions<InventoryOptions> options,
+    TimeProvider clock) : Grain, ISkuGrain, ICommandOwner
 {
+    private IGrainTimer? push;
+
     private SkuState S => state.State;
 
-    public Task<IntakeOutcome> ErpStockChangedAsync(ShopifyDelivery delivery, ErpStockChange change) =>
-        this.ReceiveAsync(state, S.Journal, delivery, () =>
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.Outbox.Any(e => e.EndedAt is null) || Desired().Any())
+        {
+            SchedulePush(TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<IntakeOutcome> ErpStockChangedAsync(ShopifyDelivery delivery, ErpStockChange change)
+    {
+        var outcome = await this.ReceiveAsync(state, S.Journal, delivery, () =>
         {
             if (S.Locations.TryGetValue(change.Location, out var current) && change.Version <= current.Version)
             {
@@ -30,6 +52,13 @@ public sealed class SkuGrain(
         }, outcome => outcome == IntakeOutcome.Stale
             ? $"{change.Location}: version {change.Version} is not newer than applied {S.Locations[change.Location].Version}"
             : $"{change.Location}: on hand {change.OnHand} (version {change.Version})");
+        if (outcome == IntakeOutcome.Applied)
+        {
+            SchedulePush(options.Value.PushDelay);
+        }
+
+        return outcome;
+    }
 
     public async Task RestockedAsync(string key, int quantity, string? location)
     {
@@ -43,18 +72,163 @@ public sealed class SkuGrain(
         S.PendingRestocks.Add(new PendingRestock(key, quantity, location, now));
         S.Journal.Record(now, "restock", $"{quantity} taken back{(location is null ? "" : $" at {location}")} ({key}), until the ERP's next figure counts them", key);
         await this.WriteOrForgetAsync(state);
+        SchedulePush(options.Value.PushDelay);
+    }
+
+    public async Task LinkShopifyItemAsync(string shop, string inventoryItemId)
+    {
+        if (S.ShopifyItems.TryGetValue(shop, out var known) && known == inventoryItemId)
+        {
+            return;
+        }
+
+        S.ShopifyItems[shop] = inventoryItemId;
+        S.Journal.Record(clock.GetUtcNow(), "shopify:item", $"{shop}: inventory item {inventoryItemId}", null);
+        await this.WriteOrForgetAsync(state);
+        SchedulePush(options.Value.PushDelay);
+    }
+
+    /// <summary>What each shop's item should show per Shopify location: the ERP's on hand there plus restocks it has not counted yet.</summary>
+    private IEnumerable<(string Shop, string Item, string Location, int Available)> Desired()
+    {
+        foreach (var (shop, item) in S.ShopifyItems)
+        {
+            foreach (var (erpLocation, shopifyLocation) in options.Value.Locations)
+            {
+                if (!S.Locations.TryGetValue(erpLocation, out var stock))
+                {
+                    continue;
+                }
+
+                var restocked = S.PendingRestocks.Where(r => (r.Location ?? erpLocation) == erpLocation).Sum(r => r.Quantity);
+                var available = (int)Math.Max(0, decimal.Floor(stock.OnHand) + restocked);
+                var key = PushKey(shop, shopifyLocation);
+                if (!S.Pushed.TryGetValue(key, out var last) || last.Available != available)
+                {
+                    yield return (shop, item, shopifyLocation, available);
+                }
+            }
+        }
+    }
+
+    private static string PushKey(string shop, string location) => $"{shop}|{location}";
+
+    private void SchedulePush(TimeSpan delay)
+    {
+        // Coalescing: one timer per activation; changes inside its delay ride on the same write.
+        push ??= this.RegisterGrainTimer(async () =>
+        {
+            push?.Dispose();
+            push = null;
+            await PushAsync();
+        }, new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan));
+    }
+
+    private async Task PushAsync()
+    {
+        var now = clock.GetUtcNow();
+        var planned = false;
+        foreach (var (shop, item, location, available) in Desired().ToList())
+        {
+            var key = PushKey(shop, location);
+            if (S.Outbox.Any(e => e.EndedAt is null && e.Key.StartsWith($"inv:{key}:", StringComparison.Ordinal)))
+            {
+                // One write in flight per shop and location; the latest value follows when it ends.
+                continue;
+            }
+
+            S.Writes++;
+            var commandKey = $"inv:{key}:{S.Writes}";
+            var changeFrom = S.Pushed.TryGetValue(key, out var last) ? last.Available : (int?)null;
+            var command = OutboundExecutor.Command("shopify", "inventorySet",
+                new ShopifyInventorySet(shop, item, location, available, changeFrom, $"{this.GetPrimaryKeyString()}:{commandKey}"), commandKey)
+                with { ReplyTo = this.GetGrainId().ToString() };
+            S.Outbox.Add(new OutboxEntry { Key = commandKey, Command = command, PlannedAt = now });
+            planned = true;
+        }
+
+        var unsent = S.Outbox.Where(e => e.EndedAt is null && !e.Sent).ToList();
+        if (!planned && unsent.Count == 0)
+        {
+            return;
+        }
+
+        await outboxIndex.AddAsync(this.GetGrainId().ToString());
+        await this.WriteOrForgetAsync(state);
+        foreach (var entry in unsent)
+        {
+            await GrainFactory.GetGrain<IOutboundDispatcherGrain>("shopify").EnqueueAsync([new DispatchItem(entry.Key, entry.Command, entry.PlannedAt)]);
+            entry.Sent = true;
+        }
+    }
+
+    public async Task CommandEndedAsync(CommandView command)
+    {
+        if (S.Outbox.FirstOrDefault(e => e.Key == command.Key) is not { EndedAt: null } entry)
+        {
+            return;
+        }
+
+        var now = clock.GetUtcNow();
+        entry.EndedAt = now;
+        entry.Succeeded = command.Status == CommandStatus.Succeeded;
+        entry.Result = entry.Succeeded ? command.Result : command.LastError;
+        S.Journal.Record(now, "shopify:inventorySet", entry.Succeeded ? $"done: {command.Result}" : $"failed: {command.LastError}", command.Key);
+        if (entry.Succeeded)
+        {
+            var p = System.Text.Json.JsonSerializer.Deserialize<ShopifyInventorySet>(entry.Command.Payload, OutboundExecutor.Json)!;
+            S.Pushed[PushKey(p.Shop, p.LocationId)] = new ShopifyPush(p.Shop, p.InventoryItemId, p.LocationId, p.Quantity, now);
+        }
+
+        // Only the latest writes are worth keeping on record.
+        S.Outbox.RemoveAll(e => e.EndedAt is not null && e != entry);
+        await this.WriteOrForgetAsync(state);
+        if (S.Outbox.All(e => e.EndedAt is not null))
+        {
+            outboxIndex.RemoveAsync(this.GetGrainId().ToString()).Ignore();
+        }
+
+        SchedulePush(TimeSpan.Zero);
+    }
+
+    public Task CommandRetryingAsync(CommandView command) => Task.CompletedTask;
+
+    public Task ResumeAsync()
+    {
+        foreach (var entry in S.Outbox.Where(e => e.EndedAt is null))
+        {
+            entry.Sent = false;
+        }
+
+        SchedulePush(TimeSpan.Zero);
+        return Task.CompletedTask;
+    }
+
+    public async Task<CommandView?> RetryCommandAsync(string key)
+    {
+        if (S.Outbox.FirstOrDefault(e => e.Key == key) is not { } entry)
+        {
+            return null;
+        }
+
+        // A failed write is not replayed as it was: the next write carries the value that is right now.
+        S.Outbox.Remove(entry);
+        await this.WriteOrForgetAsync(state);
+        SchedulePush(TimeSpan.Zero);
+        return new CommandView(entry.Key, entry.Command, CommandStatus.Pending, entry.Attempts, entry.Result, null, null);
     }
 
     public Task<SkuView?> GetAsync()
     {
-        if (S.Locations.Count == 0 && S.PendingRestocks.Count == 0)
+        if (S.Locations.Count == 0 && S.PendingRestocks.Count == 0 && S.ShopifyItems.Count == 0)
         {
             return Task.FromResult<SkuView?>(null);
         }
 
         var (tenant, sku) = EntityKeys.Split(this.GetPrimaryKeyString());
         return Task.FromResult<SkuView?>(new SkuView(tenant, sku, [.. S.Locations.Values.OrderBy(l => l.Location, StringComparer.Ordinal)], [.. S.PendingRestocks],
-            S.Locations.Values.Sum(l => l.OnHand) + S.PendingRestocks.Sum(r => r.Quantity), S.LastErpUpdateAt, [.. S.Journal.Timeline]));
+            S.Locations.Values.Sum(l => l.OnHand) + S.PendingRestocks.Sum(r => r.Quantity), S.LastErpUpdateAt, [.. S.Journal.Timeline],
+            S.ShopifyItems.ToImmutableDictionary(), [.. S.Pushed.Values], S.Writes));
     }
 }
 
@@ -66,4 +240,13 @@ public sealed class SkuState
     [Id(2)] public List<string> RestocksSeen { get; set; } = [];
     [Id(3)] public DateTimeOffset? LastErpUpdateAt { get; set; }
     [Id(4)] public Journal Journal { get; set; } = new();
+
+    /// <summary>Shop → Shopify inventory item of this SKU.</summary>
+    [Id(5)] public Dictionary<string, string> ShopifyItems { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>"{shop}|{location}" → what Shopify was last given (the compare value of the next write).</summary>
+    [Id(6)] public Dictionary<string, ShopifyPush> Pushed { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(7)] public List<OutboxEntry> Outbox { get; set; } = [];
+    [Id(8)] public int Writes { get; set; }
 }

@@ -254,9 +254,15 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
             {
                 var p = Read<ShopifyInventorySet>(command);
                 var outcome = await shopify.SetAvailableAsync(p.Shop, p.InventoryItemId, p.LocationId, p.Quantity, p.ChangeFrom, p.IdempotencyKey, cancellationToken: cancellationToken);
-                return outcome == InventorySetOutcome.Applied
-                    ? new($"available set to {p.Quantity}", p.InventoryItemId, null)
-                    : throw new ConnectorException("shopify", FailureKind.Conflict, "CHANGE_FROM_QUANTITY_STALE", "Shopify holds another quantity than expected");
+                if (outcome == InventorySetOutcome.Applied)
+                {
+                    return new($"available set to {p.Quantity}", p.InventoryItemId, null);
+                }
+
+                // Shopify holds another value than we last gave it (someone changed it in Shopify's admin). Stock
+                // is the ERP's to decide: its figure is written over it, and the override is said in the result.
+                await shopify.SetAvailableAsync(p.Shop, p.InventoryItemId, p.LocationId, p.Quantity, null, p.IdempotencyKey + ":authority", cancellationToken: cancellationToken);
+                return new($"available set to {p.Quantity} over a value changed in Shopify since {p.ChangeFrom} (the ERP decides stock)", p.InventoryItemId, "overridden");
             }
 
             default:

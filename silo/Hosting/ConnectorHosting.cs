@@ -18,8 +18,18 @@ public static class ConnectorHosting
         builder.Services.AddSingleton<OutboundExecutor>();
         builder.Services.AddOptions<OutboundOptions>().BindConfiguration(OutboundOptions.Section);
         builder.Services.AddOptions<RetailSync.Refunds.RefundOptions>().BindConfiguration(RetailSync.Refunds.RefundOptions.Section);
+        builder.Services.AddOptions<RetailSync.Inventory.InventoryOptions>().BindConfiguration(RetailSync.Inventory.InventoryOptions.Section);
         if (sandbox)
         {
+            // The sandbox ERP counts stock at MAIN; the sandbox shop has one location, 1.
+            builder.Services.PostConfigure<RetailSync.Inventory.InventoryOptions>(o =>
+            {
+                if (o.Locations.Count == 0)
+                {
+                    o.Locations["MAIN"] = "1";
+                }
+            });
+
             // The sandbox runs on this process's own Kestrel, whose port is known only once it listens;
             // options are first read by a connector call, after that.
             builder.Services.AddOptions<ConnectorOptions>().PostConfigure<IServer>((o, server) =>

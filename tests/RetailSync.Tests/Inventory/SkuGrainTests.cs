@@ -60,4 +60,45 @@ public sealed class SkuGrainTests(SandboxHostFixture sandbox) : IAsyncLifetime
         Assert.Contains(sku.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("detail").GetString()!.Contains("is not newer", StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.NotFound, (await sandbox.Http.GetApiAsync($"/api/v1/inventory/{Tenant}/NO-SUCH-SKU")).Status);
     }
+
+    private async Task<int?> ShopifyAvailableAsync(string item, string location) =>
+        (await sandbox.Http.GetFromJsonAsync<JsonElement>("/sandbox/state")).GetProperty("shopify").GetProperty("inventoryLevels").EnumerateArray()
+            .Where(l => l.GetProperty("inventoryItemId").GetString() == item && l.GetProperty("locationId").GetString() == location)
+            .Select(l => (int?)l.GetProperty("available").GetInt32()).FirstOrDefault();
+
+    [Fact]
+    public async Task erp_stock_reaches_shopify_coalesced_and_overrides_a_value_changed_in_shopify()
+    {
+        var sku = "PUSH-" + Guid.NewGuid().ToString("N")[..6];
+        var item = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        sandbox.BcSim.SeedItem(sku, "Pushed item", 10m, 0m);
+        sandbox.ShopifySim.SeedInventory(item, "1", 0);
+        var product = System.Text.Json.Nodes.JsonNode.Parse(ShopifyFixtures.Bytes("products_update__hookdeck-2024-10.json"))!.AsObject();
+        product["variants"]![0]!["sku"] = sku;
+        product["variants"]![0]!["inventory_item_id"] = long.Parse(item, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(HttpStatusCode.OK, (await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("products/update", Encoding.UTF8.GetBytes(product.ToJsonString())))).StatusCode);
+
+        await StockAsync(sku, 42);
+        await Eventually.TrueAsync(async () => await ShopifyAvailableAsync(item, "1") == 42, TimeSpan.FromSeconds(30), "Shopify shows the ERP's 42");
+
+        // A burst: 100 counts in a row end as the last one in Shopify, in a few writes, not 100.
+        var (_, before) = await sandbox.Http.GetApiAsync($"/api/v1/inventory/{Tenant}/{sku}");
+        for (var n = 100; n < 200; n++)
+        {
+            await StockAsync(sku, n);
+        }
+
+        await Eventually.TrueAsync(async () => await ShopifyAvailableAsync(item, "1") == 199, TimeSpan.FromSeconds(30), "Shopify shows the last count");
+        var (_, after) = await sandbox.Http.GetApiAsync($"/api/v1/inventory/{Tenant}/{sku}");
+        var writes = after.GetProperty("writes").GetInt32() - before.GetProperty("writes").GetInt32();
+        Assert.InRange(writes, 1, 20);
+
+        // Someone sets the level in Shopify's admin: the next ERP figure is written over it (the ERP decides stock).
+        sandbox.ShopifySim.SeedInventory(item, "1", 5);
+        await StockAsync(sku, 250);
+        await Eventually.TrueAsync(async () => await ShopifyAvailableAsync(item, "1") == 250, TimeSpan.FromSeconds(30), "the ERP's figure overrides");
+        var (_, view) = await sandbox.Http.GetApiAsync($"/api/v1/inventory/{Tenant}/{sku}");
+        Assert.Contains(view.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("detail").GetString()!.Contains("changed in Shopify", StringComparison.Ordinal));
+        Assert.Equal(250, Assert.Single(view.GetProperty("pushed").EnumerateArray()).GetProperty("available").GetInt32());
+    }
 }

@@ -1,0 +1,16 @@
+namespace RetailSync.Inventory;
+
+/// <summary>Settings under <c>RetailSync:Inventory</c>.</summary>
+public sealed class InventoryOptions
+{
+    public const string Section = "RetailSync:Inventory";
+
+    /// <summary>
+    /// ERP location → Shopify location id. Stock of an ERP location with no entry here is not shown in
+    /// Shopify (e.g. a returns or quarantine location).
+    /// </summary>
+    public Dictionary<string, string> Locations { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>How long changes to one SKU gather before one write to Shopify carries the latest value (coalescing).</summary>
+    public TimeSpan PushDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+}
