@@ -25,6 +25,10 @@ public interface IShopifyInventoryItemGrain : IGrainWithStringKey
     [Alias("ReceiveLevel")]
     Task<IntakeOutcome> ReceiveLevelAsync(ShopifyDelivery delivery, InventoryLevel level);
 
+    /// <summary>The SKU grain (<c>{tenant}/{sku}</c>) that pushes this item's levels: it hears every level Shopify reports.</summary>
+    [Alias("LinkSku")]
+    Task LinkSkuAsync(string skuKey);
+
     [Alias("Get")]
     Task<InventoryItemView> GetAsync();
 }

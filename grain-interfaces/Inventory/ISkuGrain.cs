@@ -26,6 +26,13 @@ public interface ISkuGrain : IGrainWithStringKey
     [Alias("LinkShopifyItem")]
     Task LinkShopifyItemAsync(string shop, string inventoryItemId);
 
+    /// <summary>
+    /// Shopify reported a level of this SKU's item (inventory_levels/update): an echo of what we wrote is
+    /// ignored; anything else was changed in Shopify, is recorded, and the ERP's figure is written back.
+    /// </summary>
+    [Alias("ShopifyLevelReported")]
+    Task ShopifyLevelReportedAsync(string shop, string locationId, int available);
+
     [Alias("Get")]
     Task<SkuView?> GetAsync();
 }
@@ -72,4 +79,5 @@ public sealed record SkuView(
     [property: Id(6)] ImmutableArray<TimelineEntry> Timeline,
     [property: Id(7)] ImmutableDictionary<string, string>? ShopifyItems = null,
     [property: Id(8)] ImmutableArray<ShopifyPush> Pushed = default,
-    [property: Id(9)] int Writes = 0);
+    [property: Id(9)] int Writes = 0,
+    [property: Id(10)] int Echoes = 0);

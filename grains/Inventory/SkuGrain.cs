@@ -85,6 +85,31 @@ public sealed class SkuGrain(
         S.ShopifyItems[shop] = inventoryItemId;
         S.Journal.Record(clock.GetUtcNow(), "shopify:item", $"{shop}: inventory item {inventoryItemId}", null);
         await this.WriteOrForgetAsync(state);
+        await GrainFactory.GetGrain<RetailSync.Catalog.IShopifyInventoryItemGrain>(EntityKeys.ForShop(shop, inventoryItemId)).LinkSkuAsync(this.GetPrimaryKeyString());
+        SchedulePush(options.Value.PushDelay);
+    }
+
+    public async Task ShopifyLevelReportedAsync(string shop, string locationId, int available)
+    {
+        var key = PushKey(shop, locationId);
+        var now = clock.GetUtcNow();
+        S.Pushed.TryGetValue(key, out var last);
+        if (S.RecentWrites.TryGetValue(key, out var recent) && recent.Contains(available)
+            || S.Outbox.Any(e => e.EndedAt is null && e.Key.StartsWith($"inv:{key}:", StringComparison.Ordinal)))
+        {
+            // The echo of one of our recent writes (webhooks come late and out of order) or of one in flight.
+            S.Echoes++;
+            return;
+        }
+
+        S.Journal.Record(now, "shopify:level", $"{shop} location {locationId}: {available} set in Shopify (we last wrote {(last is null ? "nothing" : last.Available)}); the ERP decides stock, its figure goes back", null);
+        if (last is not null)
+        {
+            // What Shopify holds now is the compare value of the write that restores the ERP's figure.
+            S.Pushed[key] = last with { Available = available, At = now };
+        }
+
+        await this.WriteOrForgetAsync(state);
         SchedulePush(options.Value.PushDelay);
     }
 
@@ -177,7 +202,14 @@ public sealed class SkuGrain(
         if (entry.Succeeded)
         {
             var p = System.Text.Json.JsonSerializer.Deserialize<ShopifyInventorySet>(entry.Command.Payload, OutboundExecutor.Json)!;
-            S.Pushed[PushKey(p.Shop, p.LocationId)] = new ShopifyPush(p.Shop, p.InventoryItemId, p.LocationId, p.Quantity, now);
+            var key = PushKey(p.Shop, p.LocationId);
+            S.Pushed[key] = new ShopifyPush(p.Shop, p.InventoryItemId, p.LocationId, p.Quantity, now);
+            var recent = S.RecentWrites.TryGetValue(key, out var list) ? list : S.RecentWrites[key] = [];
+            recent.Add(p.Quantity);
+            if (recent.Count > 8)
+            {
+                recent.RemoveAt(0);
+            }
         }
 
         // Only the latest writes are worth keeping on record.
@@ -228,7 +260,7 @@ public sealed class SkuGrain(
         var (tenant, sku) = EntityKeys.Split(this.GetPrimaryKeyString());
         return Task.FromResult<SkuView?>(new SkuView(tenant, sku, [.. S.Locations.Values.OrderBy(l => l.Location, StringComparer.Ordinal)], [.. S.PendingRestocks],
             S.Locations.Values.Sum(l => l.OnHand) + S.PendingRestocks.Sum(r => r.Quantity), S.LastErpUpdateAt, [.. S.Journal.Timeline],
-            S.ShopifyItems.ToImmutableDictionary(), [.. S.Pushed.Values], S.Writes));
+            S.ShopifyItems.ToImmutableDictionary(), [.. S.Pushed.Values], S.Writes, S.Echoes));
     }
 }
 
@@ -249,4 +281,10 @@ public sealed class SkuState
 
     [Id(7)] public List<OutboxEntry> Outbox { get; set; } = [];
     [Id(8)] public int Writes { get; set; }
+
+    /// <summary>Levels Shopify reported that were our own writes coming back (not stored per event: only counted).</summary>
+    [Id(9)] public int Echoes { get; set; }
+
+    /// <summary>"{shop}|{location}" → the last values we wrote there, to recognise their webhooks when they come back.</summary>
+    [Id(10)] public Dictionary<string, List<int>> RecentWrites { get; set; } = new(StringComparer.Ordinal);
 }

@@ -101,4 +101,43 @@ public sealed class SkuGrainTests(SandboxHostFixture sandbox) : IAsyncLifetime
         Assert.Contains(view.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("detail").GetString()!.Contains("changed in Shopify", StringComparison.Ordinal));
         Assert.Equal(250, Assert.Single(view.GetProperty("pushed").EnumerateArray()).GetProperty("available").GetInt32());
     }
+
+    [Fact]
+    public async Task shopify_echoes_of_our_writes_are_ignored_and_a_change_made_in_shopify_is_recorded_and_put_back()
+    {
+        var sku = "ECHO-" + Guid.NewGuid().ToString("N")[..6];
+        var item = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        sandbox.BcSim.SeedItem(sku, "Echoed item", 10m, 0m);
+        sandbox.ShopifySim.SeedInventory(item, "1", 0);
+        var product = System.Text.Json.Nodes.JsonNode.Parse(ShopifyFixtures.Bytes("products_update__hookdeck-2024-10.json"))!.AsObject();
+        product["variants"]![0]!["sku"] = sku;
+        product["variants"]![0]!["inventory_item_id"] = long.Parse(item, System.Globalization.CultureInfo.InvariantCulture);
+        await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("products/update", Encoding.UTF8.GetBytes(product.ToJsonString())));
+        await StockAsync(sku, 30);
+        await Eventually.TrueAsync(async () => await ShopifyAvailableAsync(item, "1") == 30, TimeSpan.FromSeconds(30), "Shopify shows 30");
+
+        byte[] Level(int available, DateTimeOffset at)
+        {
+            var level = System.Text.Json.Nodes.JsonNode.Parse(ShopifyFixtures.Bytes("inventory_levels_update__hookdeck-2024-10.json"))!.AsObject();
+            level["inventory_item_id"] = long.Parse(item, System.Globalization.CultureInfo.InvariantCulture);
+            level["location_id"] = 1;
+            level["available"] = available;
+            level["updated_at"] = at.ToString("yyyy-MM-ddTHH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture);
+            return Encoding.UTF8.GetBytes(level.ToJsonString());
+        }
+
+        // Shopify tells us of our own write: an echo, nothing to do.
+        await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("inventory_levels/update", Level(30, DateTimeOffset.UtcNow)));
+        var (_, view) = await sandbox.Http.GetApiAsync($"/api/v1/inventory/{Tenant}/{sku}");
+        Assert.Equal(1, view.GetProperty("echoes").GetInt32());
+        var writes = view.GetProperty("writes").GetInt32();
+
+        // A merchant sets 3 in Shopify's admin: recorded, and the ERP's 30 is written back.
+        sandbox.ShopifySim.SeedInventory(item, "1", 3);
+        await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("inventory_levels/update", Level(3, DateTimeOffset.UtcNow.AddSeconds(1))));
+        await Eventually.TrueAsync(async () => await ShopifyAvailableAsync(item, "1") == 30, TimeSpan.FromSeconds(30), "the ERP's 30 is back in Shopify");
+        (_, view) = await sandbox.Http.GetApiAsync($"/api/v1/inventory/{Tenant}/{sku}");
+        Assert.Contains(view.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("detail").GetString()!.Contains("3 set in Shopify", StringComparison.Ordinal));
+        Assert.Equal(writes + 1, view.GetProperty("writes").GetInt32());
+    }
 }
