@@ -21,6 +21,10 @@ public interface IKpiGrain : IGrainWithStringKey
     [OneWay, Alias("RefundCompleted")]
     Task RefundCompletedAsync(TimeSpan cycle);
 
+    /// <summary>Inventory freshness: from the ERP's stock change to Shopify holding that value.</summary>
+    [OneWay, Alias("InventoryFresh")]
+    Task InventoryFreshAsync(TimeSpan sinceErpChange);
+
     [Alias("Get")]
     Task<KpiSnapshot> GetAsync();
 }
@@ -46,7 +50,9 @@ public sealed record KpiSnapshot(
     [property: Id(5)] long RefundsCompleted = 0,
     [property: Id(6)] double? RefundCycleP50Ms = null,
     [property: Id(7)] double? RefundCycleP99Ms = null,
-    [property: Id(8)] ImmutableArray<RefundWaiting> RefundsWaitingOnErp = default);
+    [property: Id(8)] ImmutableArray<RefundWaiting> RefundsWaitingOnErp = default,
+    [property: Id(9)] double? InventoryFreshnessP50Ms = null,
+    [property: Id(10)] double? InventoryFreshnessP99Ms = null);
 
 /// <summary>A refund whose credit memo the ERP has not confirmed yet (<c>{shop}/{refundId}</c>), and since when.</summary>
 [GenerateSerializer, Immutable, Alias("RetailSync.Operations.RefundWaiting")]

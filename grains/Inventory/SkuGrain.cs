@@ -169,6 +169,9 @@ public sealed class SkuGrain(
                 new ShopifyInventorySet(shop, item, location, available, changeFrom, $"{this.GetPrimaryKeyString()}:{commandKey}"), commandKey)
                 with { ReplyTo = this.GetGrainId().ToString() };
             S.Outbox.Add(new OutboxEntry { Key = commandKey, Command = command, PlannedAt = now });
+            // The ERP change this value shows, for the freshness KPI: the latest figure of the mapped location.
+            S.ShowsErpChangeOf[commandKey] = options.Value.Locations.Where(l => l.Value == location && S.Locations.ContainsKey(l.Key))
+                .Select(l => S.Locations[l.Key].At).DefaultIfEmpty(now).Max();
             planned = true;
         }
 
@@ -202,6 +205,11 @@ public sealed class SkuGrain(
         if (entry.Succeeded)
         {
             var p = System.Text.Json.JsonSerializer.Deserialize<ShopifyInventorySet>(entry.Command.Payload, OutboundExecutor.Json)!;
+            if (S.ShowsErpChangeOf.TryGetValue(entry.Key, out var changedAt))
+            {
+                GrainFactory.GetGrain<IKpiGrain>("kpis").InventoryFreshAsync(now - changedAt).Ignore();
+            }
+
             var key = PushKey(p.Shop, p.LocationId);
             S.Pushed[key] = new ShopifyPush(p.Shop, p.InventoryItemId, p.LocationId, p.Quantity, now);
             var recent = S.RecentWrites.TryGetValue(key, out var list) ? list : S.RecentWrites[key] = [];
@@ -213,6 +221,7 @@ public sealed class SkuGrain(
         }
 
         // Only the latest writes are worth keeping on record.
+        S.ShowsErpChangeOf.Remove(entry.Key);
         S.Outbox.RemoveAll(e => e.EndedAt is not null && e != entry);
         await this.WriteOrForgetAsync(state);
         if (S.Outbox.All(e => e.EndedAt is not null))
@@ -287,4 +296,7 @@ public sealed class SkuState
 
     /// <summary>"{shop}|{location}" → the last values we wrote there, to recognise their webhooks when they come back.</summary>
     [Id(10)] public Dictionary<string, List<int>> RecentWrites { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Pending write → when the ERP made the change it shows (inventory freshness).</summary>
+    [Id(11)] public Dictionary<string, DateTimeOffset> ShowsErpChangeOf { get; set; } = new(StringComparer.Ordinal);
 }

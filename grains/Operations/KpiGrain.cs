@@ -9,6 +9,18 @@ public sealed class KpiGrain(TimeProvider clock) : Grain, IKpiGrain
     private readonly Dictionary<string, long> statuses = [];
     private readonly Queue<double> acceptance = new();
     private readonly Queue<double> refundCycles = new();
+    private readonly Queue<double> freshness = new();
+
+    public Task InventoryFreshAsync(TimeSpan sinceErpChange)
+    {
+        freshness.Enqueue(Math.Max(0, sinceErpChange.TotalMilliseconds));
+        if (freshness.Count > LatencySamples)
+        {
+            freshness.Dequeue();
+        }
+
+        return Task.CompletedTask;
+    }
     private readonly Dictionary<string, DateTimeOffset> refundsWaiting = new(StringComparer.Ordinal);
     private long refundsCompleted;
 
@@ -63,9 +75,11 @@ public sealed class KpiGrain(TimeProvider clock) : Grain, IKpiGrain
             v.Running, v.Retried, v.Calls, v.BatchSizes));
         var sorted = acceptance.Order().ToArray();
         var cycles = refundCycles.Order().ToArray();
+        var fresh = freshness.Order().ToArray();
         return new KpiSnapshot(now, backlog, statuses.ToImmutableDictionary(), Percentile(sorted, 0.5), Percentile(sorted, 0.99),
             refundsCompleted, Percentile(cycles, 0.5), Percentile(cycles, 0.99),
-            [.. refundsWaiting.OrderBy(r => r.Value).Select(r => new RefundWaiting(r.Key, r.Value, Math.Max(0, (now - r.Value).TotalSeconds)))]);
+            [.. refundsWaiting.OrderBy(r => r.Value).Select(r => new RefundWaiting(r.Key, r.Value, Math.Max(0, (now - r.Value).TotalSeconds)))],
+            Percentile(fresh, 0.5), Percentile(fresh, 0.99));
 
         static double? Percentile(double[] sorted, double p) => sorted.Length == 0 ? null : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
     }

@@ -100,6 +100,8 @@ public sealed class SkuGrainTests(SandboxHostFixture sandbox) : IAsyncLifetime
         var (_, view) = await sandbox.Http.GetApiAsync($"/api/v1/inventory/{Tenant}/{sku}");
         Assert.Contains(view.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("detail").GetString()!.Contains("changed in Shopify", StringComparison.Ordinal));
         Assert.Equal(250, Assert.Single(view.GetProperty("pushed").EnumerateArray()).GetProperty("available").GetInt32());
+        var (_, kpis) = await sandbox.Http.GetApiAsync("/api/v1/kpis");
+        Assert.True(kpis.GetProperty("inventoryFreshnessP50Ms").GetDouble() > 0);
     }
 
     [Fact]
