@@ -8,6 +8,8 @@ switch (options.Scenario)
         return 0;
     case "flash-sale":
         return await FlashSaleScenario.RunAsync(options, args);
+    case "order-e2e" when options.Topologies.SequenceEqual(["cluster"]):
+        return await OrderChaosScenario.RunAsync(args);
     case "order-e2e":
         return await OrderE2eScenario.RunAsync(args);
     case "refund":
@@ -22,6 +24,7 @@ switch (options.Scenario)
         Console.Error.WriteLine("usage: dotnet run -c Release --project tests/RetailSync.Benchmarks -- <scenario> [--seconds 10] [--warmup 3] [--concurrency 32] [--topology embedded,cluster] [--dashboard false]");
         Console.Error.WriteLine("       flash-sale [--orders 20000] [--over 60] [--erp-limit 50] [--batch 50] [--concurrency 8]");
         Console.Error.WriteLine("       order-e2e [--rate 100] [--seconds 20] [--latency 20] [--concurrency 8]");
+        Console.Error.WriteLine("       order-e2e --topology cluster [--orders 5000] [--rate 50]   (separate processes, silo kill -9, PostgreSQL restart)");
         Console.Error.WriteLine("       refund [--refunds 500] [--rate 25] [--latency 20]");
         Console.Error.WriteLine("       tryton [--orders 60] [--batch 10]");
         return 2;

@@ -30,9 +30,14 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public bool HasExited => process.HasExited;
 
-    public static SiloProcess Start(params string[] args)
+    public static SiloProcess Start(params string[] args) => StartDll("RetailSync.Silo.dll", args);
+
+    /// <summary>A stand-alone gateway process (Orleans client serving webhooks and the API), from the silo's output folder.</summary>
+    public static SiloProcess StartGateway(params string[] args) => StartDll("RetailSync.Gateway.dll", args);
+
+    private static SiloProcess StartDll(string assembly, string[] args)
     {
-        var dll = Path.Combine(RepoPaths.SiloOutput, "RetailSync.Silo.dll");
+        var dll = Path.Combine(RepoPaths.SiloOutput, assembly);
         var httpUrl = $"http://127.0.0.1:{PostgresServer.FreePort()}";
         var info = new ProcessStartInfo("dotnet")
         {

@@ -2,7 +2,7 @@ using RetailSync.Sandbox.BusinessCentral;
 using RetailSync.Sandbox.Salesforce;
 using RetailSync.Sandbox.Shopify;
 
-namespace RetailSync.Tests.Infrastructure;
+namespace RetailSync.Testing;
 
 /// <summary>Arguments for a cluster-mode silo process on PostgreSQL whose connectors point at a sandbox host over HTTP.</summary>
 public static class SandboxedCluster
