@@ -223,11 +223,8 @@ public sealed class TrytonAdapterTests(TrytonFixture tryton)
             {
                 // Tryton's record timestamps (on SQLite) count whole seconds: the clerk's edit must fall in a
                 // later second than the sale's last write to be told apart from it, as it would in real use.
-                var deadline = DateTime.UtcNow.AddSeconds(3);
-                while (DateTimeOffset.UtcNow.ToUnixTimeSeconds() <= long.Parse(current.ETag, System.Globalization.CultureInfo.InvariantCulture) && DateTime.UtcNow < deadline)
-                {
-                    Thread.Sleep(20);
-                }
+                SpinWait.SpinUntil(() => DateTimeOffset.UtcNow.ToUnixTimeSeconds() > long.Parse(current.ETag, System.Globalization.CultureInfo.InvariantCulture),
+                    TimeSpan.FromSeconds(3));
 
                 // Someone edits the sale in Tryton between our read and our write.
                 other.Rpc.WriteAsync("sale.sale", [long.Parse(current.Id)], new JsonObject { ["description"] = "edited by a clerk" }).GetAwaiter().GetResult();
