@@ -178,12 +178,13 @@ public sealed class TrytonClient(HttpClient http, IOptionsMonitor<ConnectorOptio
     private async Task<ErpSalesOrderRef> SubmitOneAsync(ErpSalesOrder order, CancellationToken cancellationToken)
     {
         var reference = order.ExternalDocumentNumber;
-        if (!(await SalesByReferenceAsync([reference], cancellationToken)).TryGetValue(reference, out var sale))
-        {
-            await CreateSalesAsync([order], cancellationToken);
-            sale = (await SalesByReferenceAsync([reference], cancellationToken))[reference];
-        }
-
+        // The party is looked up alongside (needed only when the sale is new): one round trip less per order.
+        var existing = SalesByReferenceAsync([reference], cancellationToken);
+        var parties = PartiesByCodeAsync([order.CustomerNumber], cancellationToken);
+        await Task.WhenAll(existing, parties);
+        var sale = existing.Result.TryGetValue(reference, out var found)
+            ? found
+            : (await CreateSalesAsync([order], parties.Result, cancellationToken))[reference];
         return await AdvanceAsync(sale, cancellationToken);
     }
 
@@ -194,8 +195,11 @@ public sealed class TrytonClient(HttpClient http, IOptionsMonitor<ConnectorOptio
         var missing = orders.Where(o => !sales.ContainsKey(o.ExternalDocumentNumber)).ToList();
         if (missing.Count > 0)
         {
-            await CreateSalesAsync(missing, cancellationToken);
-            sales = await SalesByReferenceAsync(references, cancellationToken);
+            var parties = await PartiesByCodeAsync([.. missing.Select(o => o.CustomerNumber).Distinct()], cancellationToken);
+            foreach (var (reference, sale) in await CreateSalesAsync(missing, parties, cancellationToken))
+            {
+                sales[reference] = sale;
+            }
         }
 
         // Each step takes every sale that is at it or before it; one read at the end.
@@ -258,10 +262,13 @@ public sealed class TrytonClient(HttpClient http, IOptionsMonitor<ConnectorOptio
 
     private static long[] Ids(IEnumerable<JsonObject> sales, string state) => [.. sales.Where(s => State(s) == state).Select(Id)];
 
-    /// <summary>Creates the sales; for each reference, the oldest sale wins and a newer duplicate we made is deleted.</summary>
-    private async Task<IReadOnlyList<long>> CreateSalesAsync(IReadOnlyList<ErpSalesOrder> orders, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates the sales and returns, per reference, the sale that stands: the oldest one (a newer duplicate we
+    /// made in a race with another submission is deleted).
+    /// </summary>
+    private async Task<Dictionary<string, JsonObject>> CreateSalesAsync(IReadOnlyList<ErpSalesOrder> orders, Dictionary<string, Party> parties,
+        CancellationToken cancellationToken)
     {
-        var parties = await PartiesByCodeAsync([.. orders.Select(o => o.CustomerNumber).Distinct()], cancellationToken);
         var values = new List<JsonObject>();
         foreach (var order in orders)
         {
@@ -274,17 +281,15 @@ public sealed class TrytonClient(HttpClient http, IOptionsMonitor<ConnectorOptio
         }
 
         var ids = await rpc.CreateAsync("sale.sale", values, cancellationToken);
-        var all = await rpc.SearchReadAsync("sale.sale", [new JsonArray("reference", "in", new JsonArray([.. orders.Select(o => (JsonNode)o.ExternalDocumentNumber)]))],
-            ["id", "reference"], order: "id", cancellationToken: cancellationToken);
-        var winners = all.OfType<JsonObject>().GroupBy(s => s["reference"]!.GetValue<string>()).ToDictionary(g => g.Key, g => g.Min(Id), StringComparer.Ordinal);
-        var lost = ids.Where(id => !winners.ContainsValue(id)).ToList();
+        var winners = await SalesByReferenceAsync([.. orders.Select(o => o.ExternalDocumentNumber)], cancellationToken);
+        var lost = ids.Where(id => !winners.Values.Any(w => Id(w) == id)).ToList();
         if (lost.Count > 0)
         {
             // Another submission of the same order created its sale first (concurrent retries, two silos).
             await rpc.ModelAsync("sale.sale", "delete", [TrytonRpc.Ids(lost)], null, cancellationToken);
         }
 
-        return [.. ids.Except(lost)];
+        return winners;
     }
 
     private async Task<JsonObject> SaleValuesAsync(ErpSalesOrder order, Party party, CancellationToken cancellationToken)
