@@ -81,3 +81,30 @@ public sealed record SkuView(
     [property: Id(8)] ImmutableArray<ShopifyPush> Pushed = default,
     [property: Id(9)] int Writes = 0,
     [property: Id(10)] int Echoes = 0);
+
+/// <summary>The SKUs a retailer's grains know (<c>{tenant}</c>): what an ERP without stock callbacks is polled for.</summary>
+[Alias("RetailSync.Inventory.ISkuDirectoryGrain")]
+public interface ISkuDirectoryGrain : IGrainWithStringKey
+{
+    [Alias("Add")]
+    Task AddAsync(string sku);
+
+    [Alias("List")]
+    Task<ImmutableArray<string>> ListAsync();
+}
+
+/// <summary>
+/// Polls the ERP's stock of every known SKU of a tenant (<c>{tenant}</c>) for ERPs that cannot call back
+/// (Tryton), feeding changed figures to the SKU grains like a callback would.
+/// </summary>
+[Alias("RetailSync.Inventory.IErpStockPollerGrain")]
+public interface IErpStockPollerGrain : IGrainWithStringKey
+{
+    /// <summary>Registers its reminder (idempotent) when polling is configured.</summary>
+    [Alias("Start")]
+    Task StartAsync();
+
+    /// <summary>One round over the known SKUs; returns how many figures changed.</summary>
+    [Alias("Poll")]
+    Task<int> PollAsync();
+}

@@ -13,4 +13,13 @@ public sealed class InventoryOptions
 
     /// <summary>How long changes to one SKU gather before one write to Shopify carries the latest value (coalescing).</summary>
     public TimeSpan PushDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// For ERPs that cannot call back (Tryton): how often every known SKU's stock is read from the ERP.
+    /// Zero (the default) polls nothing.
+    /// </summary>
+    public TimeSpan PollPeriod { get; set; }
+
+    /// <summary>The ERP location a polled figure is recorded under (Tryton: the warehouse read, <c>WH</c>).</summary>
+    public string PollLocation { get; set; } = "WH";
 }

@@ -85,6 +85,9 @@ public sealed class SkuGrain(
         S.ShopifyItems[shop] = inventoryItemId;
         S.Journal.Record(clock.GetUtcNow(), "shopify:item", $"{shop}: inventory item {inventoryItemId}", null);
         await this.WriteOrForgetAsync(state);
+        // Known to the tenant's directory: an ERP without stock callbacks is polled for it.
+        var (tenant, sku) = EntityKeys.Split(this.GetPrimaryKeyString());
+        await GrainFactory.GetGrain<ISkuDirectoryGrain>(tenant).AddAsync(sku);
         await GrainFactory.GetGrain<RetailSync.Catalog.IShopifyInventoryItemGrain>(EntityKeys.ForShop(shop, inventoryItemId)).LinkSkuAsync(this.GetPrimaryKeyString());
         SchedulePush(options.Value.PushDelay);
     }

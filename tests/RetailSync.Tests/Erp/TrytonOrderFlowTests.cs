@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using System.Net.Http.Json;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -26,7 +28,9 @@ public sealed class TrytonOrderFlowTests(TrytonFixture tryton) : IAsyncLifetime
         $"--RetailSync:Connectors:Tryton:Database={tryton.Server.Options.Database}",
         $"--RetailSync:Connectors:Tryton:Password={tryton.Server.Options.Password}",
         "--RetailSync:Outbound:RetryBaseDelay=00:00:00.100",
-        "--RetailSync:Outbound:MaxDelay=00:00:01");
+        "--RetailSync:Outbound:MaxDelay=00:00:01",
+        // Tryton cannot call back: its warehouse stock is polled and shown at the sandbox shop's location 1.
+        "--RetailSync:Inventory:PollPeriod=00:00:01", "--RetailSync:Inventory:Locations:WH=1");
 
     public async Task DisposeAsync() => await host.DisposeAsync();
 
@@ -112,6 +116,32 @@ public sealed class TrytonOrderFlowTests(TrytonFixture tryton) : IAsyncLifetime
         Assert.Equal("posted", note["state"]!.GetValue<string>());
         Assert.Equal(-398m, RetailSync.Connectors.Tryton.TrytonRpc.ToDecimal(note["total_amount"]));
         await WaitForStatusAsync(id, "Refunded");
+    }
+
+    [Fact]
+    public async Task trytons_stock_is_polled_into_the_sku_grain_and_shown_in_shopify()
+    {
+        const string Sku = "LENS-PROTECT-2YR";
+        var item = Random.Shared.Next(100_000, 999_999).ToString(CultureInfo.InvariantCulture);
+        host.App.Services.GetRequiredService<RetailSync.Sandbox.Shopify.ShopifySimulator>().SeedInventory(item, "1", 0);
+        var product = JsonNode.Parse(ShopifyFixtures.Bytes("products_update__hookdeck-2024-10.json"))!.AsObject();
+        product["variants"]![0]!["sku"] = Sku;
+        product["variants"]![0]!["inventory_item_id"] = long.Parse(item, CultureInfo.InvariantCulture);
+        Assert.Equal(HttpStatusCode.OK, (await host.Http.SendAsync(ShopifyFixtures.Delivery("products/update", Encoding.UTF8.GetBytes(product.ToJsonString())))).StatusCode);
+
+        async Task ShownAsync(decimal expected, string what) => await Eventually.TrueAsync(async () =>
+        {
+            var (code, view) = await host.Http.GetApiAsync($"/api/v1/inventory/sandbox/{Sku}");
+            var shopify = (await host.Http.GetFromJsonAsync<JsonElement>("/sandbox/state")).GetProperty("shopify").GetProperty("inventoryLevels").EnumerateArray()
+                .FirstOrDefault(l => l.GetProperty("inventoryItemId").GetString() == item);
+            return code == HttpStatusCode.OK && view.GetProperty("onHand").GetDecimal() == expected
+                && shopify.ValueKind == JsonValueKind.Object && shopify.GetProperty("available").GetInt32() == (int)expected;
+        }, TimeSpan.FromSeconds(30), what);
+
+        var before = (await tryton.Erp.GetStockAsync(Sku))!.Quantity;
+        await ShownAsync(before, "Tryton's stock in the SKU grain and in Shopify");
+        await TrytonSetup.PutStockAsync(tryton.Erp.Rpc, Sku, 7);
+        await ShownAsync(before + 7, "the clerk's 7 more, polled and shown");
     }
 
     [Fact]
