@@ -23,6 +23,9 @@ public static class QueryApi
             Found(await grains.GetGrain<IOrderGrain>(EntityKeys.ForShop(shop, orderId)).GetAsync(), $"order {orderId} of {shop}"));
         api.MapGet("/refunds/{shop}/{refundId}", async Task<Results<Ok<RefundView>, ProblemHttpResult>> (string shop, string refundId, IClusterClient grains) =>
             Found(await grains.GetGrain<IRefundGrain>(EntityKeys.ForShop(shop, refundId)).GetAsync(), $"refund {refundId} of {shop}"));
+        // Before the per-SKU route: "drift" is the tenant's last ERP-vs-Shopify comparison, not a SKU.
+        api.MapGet("/inventory/{tenant}/drift", async Task<Results<Ok<DriftReport>, ProblemHttpResult>> (string tenant, IClusterClient grains) =>
+            Found(await grains.GetGrain<IDriftCheckGrain>(tenant).LastAsync(), $"a drift check of {tenant}"));
         api.MapGet("/inventory/{tenant}/{sku}", async Task<Results<Ok<SkuView>, ProblemHttpResult>> (string tenant, string sku, IClusterClient grains) =>
             Found(await grains.GetGrain<ISkuGrain>(EntityKeys.ForShop(tenant, sku)).GetAsync(), $"SKU {sku} of {tenant}"));
         api.MapGet("/returns/{shop}/{returnId}", async Task<Results<Ok<RefundView>, ProblemHttpResult>> (string shop, string returnId, IClusterClient grains) =>

@@ -33,6 +33,14 @@ public interface ISkuGrain : IGrainWithStringKey
     [Alias("ShopifyLevelReported")]
     Task ShopifyLevelReportedAsync(string shop, string locationId, int available);
 
+    /// <summary>What Shopify should show for this SKU: per shop's item and Shopify location, the available quantity.</summary>
+    [Alias("ShopifyTargets")]
+    Task<ImmutableArray<ShopifyTarget>> ShopifyTargetsAsync();
+
+    /// <summary>The drift check found another value in Shopify than the ERP's: recorded, and the ERP's figure written.</summary>
+    [Alias("RepairDrift")]
+    Task RepairDriftAsync(string shop, string locationId, int found);
+
     [Alias("Get")]
     Task<SkuView?> GetAsync();
 }
@@ -108,3 +116,43 @@ public interface IErpStockPollerGrain : IGrainWithStringKey
     [Alias("Poll")]
     Task<int> PollAsync();
 }
+
+[GenerateSerializer, Immutable, Alias("RetailSync.Inventory.ShopifyTarget")]
+public sealed record ShopifyTarget(
+    [property: Id(0)] string Shop,
+    [property: Id(1)] string InventoryItemId,
+    [property: Id(2)] string LocationId,
+    [property: Id(3)] int Available);
+
+/// <summary>A scheduled comparison of the ERP's stock (as the SKU grains hold it) with Shopify's levels, per tenant.</summary>
+[Alias("RetailSync.Inventory.IDriftCheckGrain")]
+public interface IDriftCheckGrain : IGrainWithStringKey
+{
+    /// <summary>Registers its reminder (idempotent) when a period is configured.</summary>
+    [Alias("Start")]
+    Task StartAsync();
+
+    /// <summary>Compares every linked SKU now and repairs what differs.</summary>
+    [Alias("Check")]
+    Task<DriftReport> CheckAsync();
+
+    /// <summary>The last check's report; null before the first.</summary>
+    [Alias("Last")]
+    Task<DriftReport?> LastAsync();
+}
+
+[GenerateSerializer, Immutable, Alias("RetailSync.Inventory.DriftReport")]
+public sealed record DriftReport(
+    [property: Id(0)] DateTimeOffset At,
+    [property: Id(1)] int Checked,
+    [property: Id(2)] ImmutableArray<DriftRepair> Repaired,
+    [property: Id(3)] int Unreadable);
+
+/// <summary>One level Shopify held that differed from the ERP's figure: what it was and what it was set to.</summary>
+[GenerateSerializer, Immutable, Alias("RetailSync.Inventory.DriftRepair")]
+public sealed record DriftRepair(
+    [property: Id(0)] string Sku,
+    [property: Id(1)] string Shop,
+    [property: Id(2)] string LocationId,
+    [property: Id(3)] int Found,
+    [property: Id(4)] int Expected);

@@ -28,6 +28,9 @@ public interface IShopifyAdmin
     Task<string> CreateFulfillmentAsync(string shop, string orderId, string? trackingCompany, string? trackingNumber,
         IReadOnlyDictionary<string, int>? quantitiesBySku = null, CancellationToken cancellationToken = default);
 
+    /// <summary>The <c>available</c> quantity Shopify holds for an inventory item at a location; null when it is not stocked there.</summary>
+    Task<int?> GetAvailableAsync(string shop, string inventoryItemId, string locationId, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<ShopifyRefundSummary>> GetRefundsAsync(string shop, string orderId, CancellationToken cancellationToken = default);
 
     Task<OrdersPage> ListOrdersUpdatedSinceAsync(string shop, DateTimeOffset since, string? after, int first = 100, CancellationToken cancellationToken = default);

@@ -20,6 +20,9 @@ public sealed class InventoryOptions
     /// </summary>
     public TimeSpan PollPeriod { get; set; }
 
+    /// <summary>How often every linked SKU's Shopify levels are compared with the ERP's figures and repaired. Zero: never.</summary>
+    public TimeSpan DriftCheckPeriod { get; set; }
+
     /// <summary>The ERP location a polled figure is recorded under (Tryton: the warehouse read, <c>WH</c>).</summary>
     public string PollLocation { get; set; } = "WH";
 }

@@ -116,8 +116,29 @@ public sealed class SkuGrain(
         SchedulePush(options.Value.PushDelay);
     }
 
+    public Task<ImmutableArray<ShopifyTarget>> ShopifyTargetsAsync() =>
+        Task.FromResult<ImmutableArray<ShopifyTarget>>([.. Targets().Select(t => new ShopifyTarget(t.Shop, t.Item, t.Location, t.Available))]);
+
+    public async Task RepairDriftAsync(string shop, string locationId, int found)
+    {
+        var key = PushKey(shop, locationId);
+        S.Journal.Record(clock.GetUtcNow(), "drift", $"{shop} location {locationId}: Shopify held {found}, not the ERP's figure: repaired", null);
+        if (S.Pushed.TryGetValue(key, out var last))
+        {
+            // What Shopify holds is the compare value of the repairing write.
+            S.Pushed[key] = last with { Available = found, At = clock.GetUtcNow() };
+        }
+
+        await this.WriteOrForgetAsync(state);
+        SchedulePush(TimeSpan.Zero);
+    }
+
+    /// <summary>What each shop's item should show per Shopify location and differs from what we last wrote there.</summary>
+    private IEnumerable<(string Shop, string Item, string Location, int Available)> Desired() =>
+        Targets().Where(t => !S.Pushed.TryGetValue(PushKey(t.Shop, t.Location), out var last) || last.Available != t.Available);
+
     /// <summary>What each shop's item should show per Shopify location: the ERP's on hand there plus restocks it has not counted yet.</summary>
-    private IEnumerable<(string Shop, string Item, string Location, int Available)> Desired()
+    private IEnumerable<(string Shop, string Item, string Location, int Available)> Targets()
     {
         foreach (var (shop, item) in S.ShopifyItems)
         {
@@ -129,12 +150,7 @@ public sealed class SkuGrain(
                 }
 
                 var restocked = S.PendingRestocks.Where(r => (r.Location ?? erpLocation) == erpLocation).Sum(r => r.Quantity);
-                var available = (int)Math.Max(0, decimal.Floor(stock.OnHand) + restocked);
-                var key = PushKey(shop, shopifyLocation);
-                if (!S.Pushed.TryGetValue(key, out var last) || last.Available != available)
-                {
-                    yield return (shop, item, shopifyLocation, available);
-                }
+                yield return (shop, item, shopifyLocation, (int)Math.Max(0, decimal.Floor(stock.OnHand) + restocked));
             }
         }
     }

@@ -174,10 +174,11 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
             "inventorySetQuantities" => WithIdempotency(key, variables, () => InventorySetQuantities(variables)),
             "orders" => Orders(variables, first),
             "order" => Order(variables),
+            "inventoryItem" => InventoryItem(variables),
             "fulfillmentCreate" => FulfillmentCreate(variables),
             _ => new JsonObject(),
         };
-        if (operation is not ("tagsAdd" or "tagsRemove" or "metafieldsSet" or "inventorySetQuantities" or "orders" or "order" or "fulfillmentCreate"))
+        if (operation is not ("tagsAdd" or "tagsRemove" or "metafieldsSet" or "inventorySetQuantities" or "orders" or "order" or "inventoryItem" or "fulfillmentCreate"))
         {
             return Answer(null, [Error($"Field '{operation}' is not supported by the RetailSync sandbox.", "undefinedField")], requested, requested);
         }
@@ -489,6 +490,21 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
                     ["startCursor"] = page.Count > 0 ? Cursor(page[0]) : null,
                     ["endCursor"] = page.Count > 0 ? Cursor(page[^1]) : null,
                 },
+            },
+        };
+    }
+
+    /// <summary><c>inventoryItem(id) { inventoryLevel(locationId) { quantities(names: ["available"]) } }</c>: null level when not stocked there.</summary>
+    private JsonObject InventoryItem(JsonElement variables)
+    {
+        var pair = (Tail(variables.GetProperty("id").GetString() ?? ""), Tail(variables.GetProperty("location").GetString() ?? ""));
+        return new JsonObject
+        {
+            ["inventoryItem"] = new JsonObject
+            {
+                ["inventoryLevel"] = available.TryGetValue(pair, out var quantity)
+                    ? new JsonObject { ["quantities"] = new JsonArray(new JsonObject { ["name"] = "available", ["quantity"] = quantity }) }
+                    : null,
             },
         };
     }

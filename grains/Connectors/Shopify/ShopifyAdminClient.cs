@@ -122,6 +122,17 @@ public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<
         return created["fulfillmentCreate"]!["fulfillment"]!["id"]!.GetValue<string>().Split('/')[^1];
     }
 
+    public async Task<int?> GetAvailableAsync(string shop, string inventoryItemId, string locationId, CancellationToken cancellationToken = default)
+    {
+        var data = await SendAsync(shop,
+            "query Level($id: ID!, $location: ID!) { inventoryItem(id: $id) { inventoryLevel(locationId: $location) { quantities(names: [\"available\"]) { name quantity } } } }",
+            new JsonObject { ["id"] = $"gid://shopify/InventoryItem/{inventoryItemId}", ["location"] = $"gid://shopify/Location/{locationId}" }, 2, cancellationToken);
+        return data["inventoryItem"]?["inventoryLevel"]?["quantities"] is JsonArray quantities
+            && quantities.FirstOrDefault(q => q?["name"]?.GetValue<string>() == "available") is { } available
+                ? available["quantity"]!.GetValue<int>()
+                : null;
+    }
+
     public async Task<IReadOnlyList<ShopifyRefundSummary>> GetRefundsAsync(string shop, string orderId, CancellationToken cancellationToken = default)
     {
         var data = await SendAsync(shop,

@@ -142,4 +142,31 @@ public sealed class SkuGrainTests(SandboxHostFixture sandbox) : IAsyncLifetime
         Assert.Contains(view.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("detail").GetString()!.Contains("3 set in Shopify", StringComparison.Ordinal));
         Assert.Equal(writes + 1, view.GetProperty("writes").GetInt32());
     }
+
+    [Fact]
+    public async Task the_drift_check_finds_a_level_shopify_lost_and_writes_the_erps_figure_back()
+    {
+        var sku = "DRIFT-" + Guid.NewGuid().ToString("N")[..6];
+        var item = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        sandbox.BcSim.SeedItem(sku, "Drifting item", 10m, 0m);
+        sandbox.ShopifySim.SeedInventory(item, "1", 0);
+        var product = System.Text.Json.Nodes.JsonNode.Parse(ShopifyFixtures.Bytes("products_update__hookdeck-2024-10.json"))!.AsObject();
+        product["variants"]![0]!["sku"] = sku;
+        product["variants"]![0]!["inventory_item_id"] = long.Parse(item, System.Globalization.CultureInfo.InvariantCulture);
+        await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("products/update", Encoding.UTF8.GetBytes(product.ToJsonString())));
+        await StockAsync(sku, 40);
+        await Eventually.TrueAsync(async () => await ShopifyAvailableAsync(item, "1") == 40, TimeSpan.FromSeconds(30), "Shopify shows 40");
+
+        // Shopify's level changes with no webhook reaching us (a lost delivery, an app's bulk edit).
+        sandbox.ShopifySim.SeedInventory(item, "1", 13);
+        var report = await sandbox.Host.Grains.GetGrain<RetailSync.Inventory.IDriftCheckGrain>(Tenant).CheckAsync();
+
+        var repair = Assert.Single(report.Repaired, r => r.Sku == sku);
+        Assert.Equal((13, 40), (repair.Found, repair.Expected));
+        await Eventually.TrueAsync(async () => await ShopifyAvailableAsync(item, "1") == 40, TimeSpan.FromSeconds(30), "the ERP's 40 written back");
+        var (status, last) = await sandbox.Http.GetApiAsync($"/api/v1/inventory/{Tenant}/drift");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains(last.GetProperty("repaired").EnumerateArray(), r => r.GetProperty("sku").GetString() == sku);
+        Assert.Empty((await sandbox.Host.Grains.GetGrain<RetailSync.Inventory.IDriftCheckGrain>(Tenant).CheckAsync()).Repaired.Where(r => r.Sku == sku));
+    }
 }
