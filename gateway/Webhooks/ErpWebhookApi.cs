@@ -37,15 +37,9 @@ public static partial class ErpWebhookApi
             return Problem(StatusCodes.Status404NotFound, "Unknown connector", $"No ERP connector '{connector}' is configured (RetailSync:ErpCallbacks).");
         }
 
-        if (http.Request.ContentLength > settings.MaxWebhookBodyBytes)
-        {
-            return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"Callbacks are limited to {settings.MaxWebhookBodyBytes} bytes.");
-        }
-
-        using var buffer = new MemoryStream();
-        await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
-        var body = buffer.ToArray();
-        if (body.Length > settings.MaxWebhookBodyBytes)
+        // The same bounded read as Shopify's webhooks: a body past the limit is never buffered whole.
+        var body = http.Request.ContentLength > settings.MaxWebhookBodyBytes ? null : await ShopifyWebhookApi.ReadBodyAsync(http, settings.MaxWebhookBodyBytes);
+        if (body is null)
         {
             return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"Callbacks are limited to {settings.MaxWebhookBodyBytes} bytes.");
         }
@@ -110,9 +104,7 @@ public static partial class ErpWebhookApi
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
         {
-            LogNotRecorded(loggers.CreateLogger("RetailSync.Webhooks"), ex, connector, e.EventId!);
-            http.Response.Headers.RetryAfter = "5";
-            return Problem(StatusCodes.Status503ServiceUnavailable, "Not recorded", "The event could not be recorded durably; send it again.");
+            return NotRecorded(http, loggers, ex, connector, e.EventId!);
         }
     }
 
@@ -140,9 +132,7 @@ public static partial class ErpWebhookApi
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
         {
-            LogNotRecorded(loggers.CreateLogger("RetailSync.Webhooks"), ex, connector, e.EventId!);
-            http.Response.Headers.RetryAfter = "5";
-            return Problem(StatusCodes.Status503ServiceUnavailable, "Not recorded", "The event could not be recorded durably; send it again.");
+            return NotRecorded(http, loggers, ex, connector, e.EventId!);
         }
     }
 
@@ -180,6 +170,13 @@ public static partial class ErpWebhookApi
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+    private static IResult NotRecorded(HttpContext http, ILoggerFactory loggers, Exception ex, string connector, string eventId)
+    {
+        LogNotRecorded(loggers.CreateLogger("RetailSync.Webhooks"), ex, connector, eventId);
+        http.Response.Headers.RetryAfter = "5";
+        return Problem(StatusCodes.Status503ServiceUnavailable, "Not recorded", "The event could not be recorded durably; send it again.");
+    }
 
     private static IResult Problem(int status, string title, string detail) => TypedResults.Problem(statusCode: status, title: title, detail: detail);
 

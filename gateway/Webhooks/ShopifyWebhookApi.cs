@@ -125,7 +125,7 @@ public static partial class ShopifyWebhookApi
     }
 
     /// <summary>The raw bytes (the signature covers them exactly), or null past the limit.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext http, long limit)
+    internal static async Task<byte[]?> ReadBodyAsync(HttpContext http, long limit)
     {
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size && size.MaxRequestBodySize < limit + 1)
         {

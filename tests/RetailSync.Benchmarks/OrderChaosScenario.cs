@@ -22,6 +22,9 @@ public static class OrderChaosScenario
     private const string Shop = "bench.myshopify.com";
     private const string Secret = "bench-webhook-secret-not-for-production";
 
+    /// <summary>How soon the simulated Shopify sends a delivery again after a non-200 (Shopify's own backoff is longer; this keeps the run short).</summary>
+    private static readonly TimeSpan RedeliveryInterval = TimeSpan.FromMilliseconds(500);
+
     public static async Task<int> RunAsync(string[] args)
     {
         var orders = int.Parse(Option(args, "orders", "5000"), CultureInfo.InvariantCulture);
@@ -86,7 +89,7 @@ public static class OrderChaosScenario
                 }
 
                 Interlocked.Increment(ref retried);
-                await Task.Delay(500);
+                await Task.Delay(RedeliveryInterval);
             }
         }
 

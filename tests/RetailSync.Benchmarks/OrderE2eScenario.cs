@@ -86,21 +86,17 @@ public static class OrderE2eScenario
         foreach (var n in sample)
         {
             var id = (SignedOrders.Base + n).ToString(CultureInfo.InvariantCulture);
-            double? total = null;
-            while (total is null && DateTime.UtcNow < deadline)
+            var total = await Eventually.ValueAsync(async () =>
             {
                 var order = await http.GetFromJsonAsync<JsonElement>($"/api/v1/orders/{Shop}/{id}");
-                total = Total(order);
+                var total = Total(order);
                 if (total is not null && Stages(order) is { } parts)
                 {
                     stages.Add(parts);
                 }
 
-                if (total is null)
-                {
-                    await Task.Delay(200);
-                }
-            }
+                return total;
+            }, deadline, TimeSpan.FromMilliseconds(200));
 
             if (total is { } t)
             {

@@ -43,4 +43,24 @@ public static class Eventually
 
         throw new TimeoutException($"{what} did not happen within {deadline}");
     }
+
+    /// <summary>Polls <paramref name="read"/> until it gives a value; null when <paramref name="deadlineUtc"/> passes first (the caller counts it).</summary>
+    public static async Task<T?> ValueAsync<T>(Func<Task<T?>> read, DateTime deadlineUtc, TimeSpan? interval = null)
+        where T : struct
+    {
+        while (true)
+        {
+            if (await read() is { } value)
+            {
+                return value;
+            }
+
+            if (DateTime.UtcNow >= deadlineUtc)
+            {
+                return null;
+            }
+
+            await Task.Delay(interval ?? PollInterval);
+        }
+    }
 }

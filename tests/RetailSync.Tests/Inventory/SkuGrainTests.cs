@@ -61,6 +61,20 @@ public sealed class SkuGrainTests(SandboxHostFixture sandbox) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await sandbox.Http.GetApiAsync($"/api/v1/inventory/{Tenant}/NO-SUCH-SKU")).Status);
     }
 
+    /// <summary>A new SKU the sandbox ERP knows, linked by products/update to a new Shopify inventory item stocked at location 1.</summary>
+    private async Task<(string Sku, string Item)> LinkedSkuAsync(string prefix, string name)
+    {
+        var sku = prefix + "-" + Guid.NewGuid().ToString("N")[..6];
+        var item = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        sandbox.BcSim.SeedItem(sku, name, 10m, 0m);
+        sandbox.ShopifySim.SeedInventory(item, "1", 0);
+        var product = System.Text.Json.Nodes.JsonNode.Parse(ShopifyFixtures.Bytes("products_update__hookdeck-2024-10.json"))!.AsObject();
+        product["variants"]![0]!["sku"] = sku;
+        product["variants"]![0]!["inventory_item_id"] = long.Parse(item, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(HttpStatusCode.OK, (await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("products/update", Encoding.UTF8.GetBytes(product.ToJsonString())))).StatusCode);
+        return (sku, item);
+    }
+
     private async Task<int?> ShopifyAvailableAsync(string item, string location) =>
         (await sandbox.Http.GetFromJsonAsync<JsonElement>("/sandbox/state")).GetProperty("shopify").GetProperty("inventoryLevels").EnumerateArray()
             .Where(l => l.GetProperty("inventoryItemId").GetString() == item && l.GetProperty("locationId").GetString() == location)
@@ -69,14 +83,7 @@ public sealed class SkuGrainTests(SandboxHostFixture sandbox) : IAsyncLifetime
     [Fact]
     public async Task erp_stock_reaches_shopify_coalesced_and_overrides_a_value_changed_in_shopify()
     {
-        var sku = "PUSH-" + Guid.NewGuid().ToString("N")[..6];
-        var item = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        sandbox.BcSim.SeedItem(sku, "Pushed item", 10m, 0m);
-        sandbox.ShopifySim.SeedInventory(item, "1", 0);
-        var product = System.Text.Json.Nodes.JsonNode.Parse(ShopifyFixtures.Bytes("products_update__hookdeck-2024-10.json"))!.AsObject();
-        product["variants"]![0]!["sku"] = sku;
-        product["variants"]![0]!["inventory_item_id"] = long.Parse(item, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal(HttpStatusCode.OK, (await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("products/update", Encoding.UTF8.GetBytes(product.ToJsonString())))).StatusCode);
+        var (sku, item) = await LinkedSkuAsync("PUSH", "Pushed item");
 
         await StockAsync(sku, 42);
         await Eventually.TrueAsync(async () => await ShopifyAvailableAsync(item, "1") == 42, TimeSpan.FromSeconds(30), "Shopify shows the ERP's 42");
@@ -107,14 +114,7 @@ public sealed class SkuGrainTests(SandboxHostFixture sandbox) : IAsyncLifetime
     [Fact]
     public async Task shopify_echoes_of_our_writes_are_ignored_and_a_change_made_in_shopify_is_recorded_and_put_back()
     {
-        var sku = "ECHO-" + Guid.NewGuid().ToString("N")[..6];
-        var item = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        sandbox.BcSim.SeedItem(sku, "Echoed item", 10m, 0m);
-        sandbox.ShopifySim.SeedInventory(item, "1", 0);
-        var product = System.Text.Json.Nodes.JsonNode.Parse(ShopifyFixtures.Bytes("products_update__hookdeck-2024-10.json"))!.AsObject();
-        product["variants"]![0]!["sku"] = sku;
-        product["variants"]![0]!["inventory_item_id"] = long.Parse(item, System.Globalization.CultureInfo.InvariantCulture);
-        await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("products/update", Encoding.UTF8.GetBytes(product.ToJsonString())));
+        var (sku, item) = await LinkedSkuAsync("ECHO", "Echoed item");
         await StockAsync(sku, 30);
         await Eventually.TrueAsync(async () => await ShopifyAvailableAsync(item, "1") == 30, TimeSpan.FromSeconds(30), "Shopify shows 30");
 
@@ -146,14 +146,7 @@ public sealed class SkuGrainTests(SandboxHostFixture sandbox) : IAsyncLifetime
     [Fact]
     public async Task the_drift_check_finds_a_level_shopify_lost_and_writes_the_erps_figure_back()
     {
-        var sku = "DRIFT-" + Guid.NewGuid().ToString("N")[..6];
-        var item = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        sandbox.BcSim.SeedItem(sku, "Drifting item", 10m, 0m);
-        sandbox.ShopifySim.SeedInventory(item, "1", 0);
-        var product = System.Text.Json.Nodes.JsonNode.Parse(ShopifyFixtures.Bytes("products_update__hookdeck-2024-10.json"))!.AsObject();
-        product["variants"]![0]!["sku"] = sku;
-        product["variants"]![0]!["inventory_item_id"] = long.Parse(item, System.Globalization.CultureInfo.InvariantCulture);
-        await sandbox.Http.SendAsync(ShopifyFixtures.Delivery("products/update", Encoding.UTF8.GetBytes(product.ToJsonString())));
+        var (sku, item) = await LinkedSkuAsync("DRIFT", "Drifting item");
         await StockAsync(sku, 40);
         await Eventually.TrueAsync(async () => await ShopifyAvailableAsync(item, "1") == 40, TimeSpan.FromSeconds(30), "Shopify shows 40");
 
