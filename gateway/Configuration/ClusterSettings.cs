@@ -57,6 +57,14 @@ public static class ClusterModeGuard
             }
         }
 
+        foreach (var (connector, callback) in options.CrmCallbacks)
+        {
+            if (string.IsNullOrWhiteSpace(callback.Secret) || callback.Secret == DevelopmentDefaults.CrmCallbackSecret)
+            {
+                problems.Add($"RetailSync:CrmCallbacks:{connector}:Secret is missing or is the development secret.");
+            }
+        }
+
         if (options.ApiKeys.Count == 0 || options.ApiKeys.Any(k => string.IsNullOrWhiteSpace(k) || k == DevelopmentDefaults.ApiKey))
         {
             problems.Add("RetailSync:ApiKeys is missing or contains the development key (env RetailSync__ApiKeys__0).");

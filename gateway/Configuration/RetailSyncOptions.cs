@@ -11,6 +11,9 @@ public sealed class RetailSyncOptions
     /// <summary>ERP connectors allowed to call <c>POST /webhooks/erp/{connector}</c>, keyed by connector name (e.g. <c>bc</c>).</summary>
     public Dictionary<string, ErpCallbackOptions> ErpCallbacks { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>CRM connectors allowed to call <c>POST /webhooks/crm/{connector}</c> (e.g. <c>salesforce</c>), signed the same way.</summary>
+    public Dictionary<string, ErpCallbackOptions> CrmCallbacks { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Bearer keys accepted by the query and operations API.</summary>
     public List<string> ApiKeys { get; set; } = [];
 
@@ -52,6 +55,8 @@ public static class DevelopmentDefaults
     public const string WebhookSecret = "sandbox-webhook-secret";
     public const string ErpConnector = "bc";
     public const string ErpCallbackSecret = "sandbox-erp-secret";
+    public const string CrmConnector = "salesforce";
+    public const string CrmCallbackSecret = "sandbox-crm-secret";
     public const string ApiKey = "dev-api-key";
     public const string Url = "http://127.0.0.1:5080";
 
@@ -70,6 +75,11 @@ public static class DevelopmentDefaults
         if (options.ErpCallbacks.Count == 0)
         {
             options.ErpCallbacks[ErpConnector] = new ErpCallbackOptions { Secret = ErpCallbackSecret };
+        }
+
+        if (options.CrmCallbacks.Count == 0)
+        {
+            options.CrmCallbacks[CrmConnector] = new ErpCallbackOptions { Secret = CrmCallbackSecret };
         }
     }
 }

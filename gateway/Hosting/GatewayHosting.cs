@@ -41,6 +41,8 @@ public static class GatewayHosting
         app.MapHealthApi();
         app.MapShopifyWebhooks();
         app.MapErpWebhooks();
+        app.MapCrmWebhooks();
+        app.MapCustomersApi();
         app.MapQueryApi();
         app.MapOperationsApi();
         return app;

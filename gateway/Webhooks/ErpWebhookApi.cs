@@ -52,6 +52,12 @@ public static partial class ErpWebhookApi
         ErpCallback? parsed;
         try
         {
+            if (JsonSerializer.Deserialize<CustomerCallbacks.PersonCallback>(body, JsonOptions) is { Type: CustomerCallbacks.CustomerChanged } person)
+            {
+                // A customer changed in the ERP: it goes through identity resolution like every person.
+                return await CustomerCallbacks.ReceivePersonAsync(RetailSync.Customers.CustomerSources.Erp, connector, person, callback, settings, grains, http, loggers);
+            }
+
             parsed = JsonSerializer.Deserialize<ErpCallback>(body, JsonOptions);
         }
         catch (JsonException ex)
@@ -157,7 +163,7 @@ public static partial class ErpWebhookApi
 
         if (!ErpOrderEventTypes.All.Contains(e.Type))
         {
-            return $"type '{e.Type}' is not one of {string.Join(", ", ErpOrderEventTypes.All)}, {StockChanged}.";
+            return $"type '{e.Type}' is not one of {string.Join(", ", ErpOrderEventTypes.All)}, {StockChanged}, {CustomerCallbacks.CustomerChanged}.";
         }
 
         if (e.Type == ErpOrderEventTypes.Shipped

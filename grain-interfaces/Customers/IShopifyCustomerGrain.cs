@@ -30,4 +30,5 @@ public sealed record ShopifyCustomerView(
     [property: Id(2)] Customer? Customer,
     [property: Id(3)] bool Deleted,
     [property: Id(4)] bool Redacted,
-    [property: Id(5)] ImmutableArray<TimelineEntry> Timeline);
+    [property: Id(5)] ImmutableArray<TimelineEntry> Timeline,
+    [property: Id(6)] string? GoldenId = null);

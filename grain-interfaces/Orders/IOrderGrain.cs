@@ -39,6 +39,10 @@ public interface IOrderGrain : IGrainWithStringKey
     [Alias("Get")]
     Task<OrderView?> GetAsync();
 
+    /// <summary>Resolves the buyer to a golden customer (sent to itself after the delivery is recorded).</summary>
+    [Orleans.Concurrency.OneWay, Alias("ResolveBuyer")]
+    Task ResolveBuyerAsync();
+
     /// <summary>Sends planned outbound commands that have not been sent yet (after a write, on activation).</summary>
     [Orleans.Concurrency.OneWay, Alias("Dispatch")]
     Task DispatchAsync();
@@ -78,7 +82,9 @@ public sealed record OrderView(
     [property: Id(7)] bool Redacted,
     [property: Id(8)] ImmutableArray<OutboxItemView> Outbox = default,
     [property: Id(9)] CrmContext? CrmContext = null,
-    [property: Id(10)] bool PartiallyRefunded = false);
+    [property: Id(10)] bool PartiallyRefunded = false,
+    [property: Id(11)] string? GoldenCustomerId = null,
+    [property: Id(12)] string? ErpCustomerNumber = null);
 
 /// <summary>What the CRM knows of the order's customer (sales and service context), attached before ERP submission.</summary>
 /// <param name="Found">False when the CRM has no contact for the order's email.</param>

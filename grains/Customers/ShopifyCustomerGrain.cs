@@ -10,7 +10,26 @@ public sealed class ShopifyCustomerGrain(
 {
     private ShopifyCustomerState S => state.State;
 
-    public Task<IntakeOutcome> ReceiveAsync(ShopifyDelivery delivery, Customer customer, bool deleted) =>
+    /// <summary>
+    /// Recorded first; then the person is resolved to a golden customer before the answer. If that fails the
+    /// webhook gets a 503, and Shopify's retry (a duplicate by then) resolves the recorded version again.
+    /// </summary>
+    public async Task<IntakeOutcome> ReceiveAsync(ShopifyDelivery delivery, Customer customer, bool deleted)
+    {
+        var outcome = await RecordAsync(delivery, customer, deleted);
+        if (S.PendingResolution && S.Customer is { } current)
+        {
+            var resolution = await GrainFactory.GetGrain<IIdentityResolverGrain>(0).ResolveAsync(S.Tenant ?? delivery.Tenant, CustomerRecords.FromShopifyCustomer(delivery.Shop, current));
+            S.PendingResolution = false;
+            S.GoldenId = resolution.GoldenId ?? S.GoldenId;
+            S.Journal.Record(clock.GetUtcNow(), "identity", resolution.GoldenId is null ? resolution.Detail : $"golden customer {resolution.GoldenId} ({resolution.Detail})", delivery.DedupeKey);
+            await this.WriteOrForgetAsync(state);
+        }
+
+        return outcome;
+    }
+
+    private Task<IntakeOutcome> RecordAsync(ShopifyDelivery delivery, Customer customer, bool deleted) =>
         this.ReceiveAsync(state, S.Journal, delivery, () =>
         {
             if (S.Redacted)
@@ -31,11 +50,19 @@ public sealed class ShopifyCustomerGrain(
             }
 
             S.Customer = customer;
+            S.Tenant = delivery.Tenant;
+            S.PendingResolution = true;
             return IntakeOutcome.Applied;
         }, _ => deleted ? "deleted in Shopify" : $"updated_at {customer.UpdatedAt:O}");
 
     public async Task RedactAsync(string reason)
     {
+        if (S.GoldenId is { } golden && S.Tenant is { } tenant)
+        {
+            var holder = await GrainFactory.GetGrain<IIdentityResolverGrain>(0).FollowAsync(tenant, golden);
+            await GrainFactory.GetGrain<ICustomerGrain>(EntityKeys.ForShop(tenant, holder)).RedactAsync(reason);
+        }
+
         S.Journal.Scrub([S.Customer?.Email, S.Customer?.Phone, S.Customer?.FirstName, S.Customer?.LastName]);
         S.Customer = null;
         S.Redacted = true;
@@ -51,7 +78,7 @@ public sealed class ShopifyCustomerGrain(
         }
 
         var (shop, id) = EntityKeys.Split(this.GetPrimaryKeyString());
-        return Task.FromResult<ShopifyCustomerView?>(new ShopifyCustomerView(shop, id, S.Customer, S.Deleted, S.Redacted, [.. S.Journal.Timeline]));
+        return Task.FromResult<ShopifyCustomerView?>(new ShopifyCustomerView(shop, id, S.Customer, S.Deleted, S.Redacted, [.. S.Journal.Timeline], S.GoldenId));
     }
 }
 
@@ -62,4 +89,9 @@ public sealed class ShopifyCustomerState
     [Id(1)] public bool Deleted { get; set; }
     [Id(2)] public bool Redacted { get; set; }
     [Id(3)] public Journal Journal { get; set; } = new();
+    [Id(4)] public string? Tenant { get; set; }
+    [Id(5)] public string? GoldenId { get; set; }
+
+    /// <summary>The applied version still has to be resolved to a golden customer.</summary>
+    [Id(6)] public bool PendingResolution { get; set; }
 }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using RetailSync.Connectors;
+using RetailSync.Customers;
 using RetailSync.Erp;
 using RetailSync.Intake;
 using RetailSync.Model;
@@ -28,6 +29,7 @@ public sealed class OrderGrain(
     private bool indexed;
     private IGrainTimer? retryTimer;
     private IGrainTimer? contextTimer;
+    private bool resolving;
 
     private OrderState S => state.State;
 
@@ -102,8 +104,19 @@ public sealed class OrderGrain(
                 Enqueue("crm", "context", email, correlationId);
             }
 
+            // The buyer's golden customer is resolved after this write, off the webhook's path; the ERP
+            // customer is that golden id when it comes in time.
+            if (S.GoldenCustomerId is null && CustomerRecords.FromOrder(S.Shop!, order) is not null)
+            {
+                S.IdentityPending = true;
+            }
+            else if (S.GoldenCustomerId is null)
+            {
+                S.Journal.Record(clock.GetUtcNow(), "identity", "no customer and no email on the order: left unattached to any customer", correlationId);
+            }
+
             Fire(OrderTrigger.SubmitToErp, $"submitting to the ERP as {order.OrderId}");
-            Enqueue("erp", "submitOrder", OrderPropagation.ErpSubmission(S.Shop!, order), correlationId);
+            Enqueue("erp", "submitOrder", OrderPropagation.ErpSubmission(S.Shop!, order, S.GoldenCustomerId), correlationId);
         }
 
         if (order.CancelledAt is not null && !S.CancelRequested)
@@ -201,6 +214,11 @@ public sealed class OrderGrain(
         }
 
         await IndexAsync();
+        if (S.IdentityPending && !resolving)
+        {
+            resolving = true;
+            this.AsReference<IOrderGrain>().ResolveBuyerAsync().Ignore();
+        }
 
         // One command in flight per system keeps each system's changes in order.
         var heads = S.Outbox.Where(e => e.EndedAt is null).GroupBy(e => e.Command.System).Select(g => g.First())
@@ -220,12 +238,13 @@ public sealed class OrderGrain(
     /// </summary>
     private bool WaitsForCrmContext(OutboxEntry entry)
     {
-        if (entry.Command.Operation != "submitOrder" || S.Outbox.FirstOrDefault(e => e.Command.Operation == "context") is not { EndedAt: null } lookup)
+        if (entry.Command.Operation != "submitOrder"
+            || (S.Outbox.FirstOrDefault(e => e.Command.Operation == "context") is not { EndedAt: null } && !S.IdentityPending))
         {
             return false;
         }
 
-        var deadline = lookup.PlannedAt + options.Value.CrmContextWait;
+        var deadline = entry.PlannedAt + options.Value.CrmContextWait;
         var now = clock.GetUtcNow();
         if (now < deadline)
         {
@@ -238,13 +257,54 @@ public sealed class OrderGrain(
         if (!S.ContextWaitExpired)
         {
             S.ContextWaitExpired = true;
-            S.Journal.Record(now, "decision", $"no CRM context within {options.Value.CrmContextWait.TotalSeconds:0.#} s: submitting to the ERP without it", entry.Key);
+            S.Journal.Record(now, "decision", $"no {(S.IdentityPending ? "golden customer" : "CRM context")} within {options.Value.CrmContextWait.TotalSeconds:0.#} s: submitting to the ERP without it", entry.Key);
         }
 
         return false;
     }
 
     public Task ResumeAsync() => DispatchAsync(resend: true);
+
+    /// <summary>
+    /// Resolves the buyer to a golden customer (guest orders by their email). An ERP submission not yet sent
+    /// takes the golden id as its customer number; one already sent keeps the shop's fallback customer.
+    /// </summary>
+    public async Task ResolveBuyerAsync()
+    {
+        if (!S.IdentityPending || S.Order is not { } order || CustomerRecords.FromOrder(S.Shop!, order) is not { } buyer)
+        {
+            resolving = false;
+            return;
+        }
+
+        Resolution resolution;
+        try
+        {
+            resolution = await GrainFactory.GetGrain<IIdentityResolverGrain>(0).ResolveAsync(S.Tenant ?? S.Shop!, buyer);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Tried again by the dispatch retry (and the sweeper after a crash); the ERP submission does not wait past its bound.
+            resolving = false;
+            S.Journal.Record(clock.GetUtcNow(), "identity", $"buyer not resolved yet ({ex.GetType().Name}: {ex.Message})", null);
+            await DispatchAsync(resend: false);
+            return;
+        }
+
+        resolving = false;
+        S.IdentityPending = false;
+        S.GoldenCustomerId = resolution.GoldenId;
+        var now = clock.GetUtcNow();
+        S.Journal.Record(now, "identity", resolution.GoldenId is null ? resolution.Detail : $"buyer is golden customer {resolution.GoldenId} ({resolution.Detail})", null);
+        if (resolution.GoldenId is { } golden && S.Outbox.FirstOrDefault(e => e.Command.Operation == "submitOrder" && e.EndedAt is null && !e.Sent) is { } submit)
+        {
+            submit.Command = OutboundExecutor.Command("erp", "submitOrder", OrderPropagation.ErpSubmission(S.Shop!, order, golden), submit.Command.CorrelationId)
+                with { ReplyTo = submit.Command.ReplyTo };
+        }
+
+        await this.WriteOrForgetAsync(state);
+        await DispatchAsync(resend: false);
+    }
 
     public async Task CommandEndedAsync(CommandView command)
     {
@@ -537,6 +597,14 @@ public sealed class OrderGrain(
 
     public async Task RedactAsync(string reason)
     {
+        if (S.GoldenCustomerId is { } golden && !S.Redacted)
+        {
+            // The buyer's golden record goes too (customers/redact names the person's orders).
+            var resolver = GrainFactory.GetGrain<IIdentityResolverGrain>(0);
+            var holder = await resolver.FollowAsync(S.Tenant ?? S.Shop!, golden);
+            await GrainFactory.GetGrain<ICustomerGrain>(EntityKeys.ForShop(S.Tenant ?? S.Shop!, holder)).RedactAsync(reason);
+        }
+
         if (S.Order is { } order)
         {
             S.Journal.Scrub(OrderIntakeRules.PersonalValues(order));
@@ -561,7 +629,10 @@ public sealed class OrderGrain(
         return Task.FromResult<OrderView?>(new OrderView(
             shop, orderId, S.Status, systems, S.Order!, [.. S.Fulfillments], [.. S.Journal.Timeline], S.Redacted,
             [.. S.Outbox.Select(e => new OutboxItemView(e.Key, e.Command.System, e.Command.Operation,
-                e.EndedAt is null ? (e.Sent ? "Sent" : "Planned") : e.Succeeded ? "Succeeded" : "Failed", e.PlannedAt, e.EndedAt))], S.CrmContext, S.PartiallyRefunded));
+                e.EndedAt is null ? (e.Sent ? "Sent" : "Planned") : e.Succeeded ? "Succeeded" : "Failed", e.PlannedAt, e.EndedAt))], S.CrmContext, S.PartiallyRefunded, S.GoldenCustomerId,
+            S.Outbox.FirstOrDefault(e => e.Command.Operation == "submitOrder") is { } submit
+                ? JsonSerializer.Deserialize<ErpOrderSubmission>(submit.Command.Payload, OutboundExecutor.Json)?.Customer.Number
+                : null));
     }
 }
 
@@ -597,6 +668,12 @@ public sealed class OrderState
     [Id(20)] public List<string> RefundsApplied { get; set; } = [];
     [Id(21)] public Dictionary<string, int> RefundedByLine { get; set; } = new(StringComparer.Ordinal);
     [Id(22)] public bool PartiallyRefunded { get; set; }
+
+    /// <summary>The buyer's golden customer (identity resolution), once known.</summary>
+    [Id(23)] public string? GoldenCustomerId { get; set; }
+
+    /// <summary>The buyer is being resolved; the ERP submission waits for it, briefly.</summary>
+    [Id(24)] public bool IdentityPending { get; set; }
 }
 
 [GenerateSerializer, Alias("RetailSync.Orders.OutboxEntry")]

@@ -11,9 +11,22 @@ public static class OrderPropagation
 {
     public const string TagPrefix = "retailsync:";
 
-    /// <summary>Guests (no Shopify customer) are booked on one web customer per shop.</summary>
-    public static ErpCustomer ErpCustomer(string shop, Order order)
+    /// <summary>
+    /// The buyer's golden customer when identity resolution has named one; otherwise the Shopify customer,
+    /// and guests without one are booked on one web customer per shop.
+    /// </summary>
+    public static ErpCustomer ErpCustomer(string shop, Order order, string? goldenId = null)
     {
+        if (goldenId is not null)
+        {
+            var person = (IEnumerable<string?>)(order.Customer is { } buyer ? [buyer.FirstName, buyer.LastName] : [order.BillingAddress?.FirstName, order.BillingAddress?.LastName]);
+            var fullName = string.Join(' ', person.Where(n => !string.IsNullOrWhiteSpace(n)));
+            var billing = order.BillingAddress ?? order.Customer?.DefaultAddress;
+            var email = order.Customer?.Email ?? order.Email;
+            return new ErpCustomer(goldenId, fullName.Length > 0 ? fullName : email ?? goldenId, email, order.Customer?.Phone ?? order.Phone,
+                billing?.Line1, billing?.City, billing?.PostalCode, billing?.CountryCode);
+        }
+
         if (order.Customer is { } c)
         {
             var name = string.Join(' ', new[] { c.FirstName, c.LastName }.Where(n => !string.IsNullOrWhiteSpace(n)));
@@ -25,9 +38,9 @@ public static class OrderPropagation
         return new ErpCustomer($"WEB-{shop.Split('.')[0].ToUpperInvariant()}", $"Web guests of {shop}", null, null, null, null, null, null);
     }
 
-    public static ErpOrderSubmission ErpSubmission(string shop, Order order)
+    public static ErpOrderSubmission ErpSubmission(string shop, Order order, string? goldenId = null)
     {
-        var customer = ErpCustomer(shop, order);
+        var customer = ErpCustomer(shop, order, goldenId);
         return new ErpOrderSubmission(customer, new ErpSalesOrder(
             order.OrderId,
             customer.Number,

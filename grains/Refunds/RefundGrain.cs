@@ -230,7 +230,8 @@ public sealed class RefundGrain(
         var now = clock.GetUtcNow();
         S.Status = RefundStatus.InProgress;
         S.OrderLines = refund.Lines.GroupBy(l => l.LineId).ToDictionary(g => g.Key, g => g.Sum(l => l.Quantity), StringComparer.Ordinal);
-        var customer = OrderPropagation.ErpCustomer(S.Shop!, order.Order).Number;
+        // The customer the ERP booked the order on (the buyer's golden customer, or the shop's fallback).
+        var customer = order.ErpCustomerNumber ?? OrderPropagation.ErpCustomer(S.Shop!, order.Order, order.GoldenCustomerId).Number;
         var lines = refund.Lines.Where(l => !string.IsNullOrEmpty(l.Sku) && l.Quantity > 0)
             .Select(l => new ErpLine(l.Sku!, l.Quantity, decimal.Round(l.Subtotal.Shop.Amount / l.Quantity, 2), Restocks(l))).ToList();
         var disposition = string.Join("; ", refund.Lines.Select(l => Restocks(l)

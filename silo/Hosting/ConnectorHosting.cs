@@ -18,6 +18,7 @@ public static class ConnectorHosting
         builder.Services.AddSingleton<OutboundExecutor>();
         builder.Services.AddOptions<OutboundOptions>().BindConfiguration(OutboundOptions.Section);
         builder.Services.AddOptions<RetailSync.Refunds.RefundOptions>().BindConfiguration(RetailSync.Refunds.RefundOptions.Section);
+        builder.Services.AddOptions<RetailSync.Customers.IdentityOptions>().BindConfiguration(RetailSync.Customers.IdentityOptions.Section);
         builder.Services.AddOptions<RetailSync.Inventory.InventoryOptions>().BindConfiguration(RetailSync.Inventory.InventoryOptions.Section);
         if (sandbox)
         {

@@ -35,7 +35,7 @@ public sealed class TrytonOrderFlowTests(TrytonFixture tryton) : IAsyncLifetime
     public async Task DisposeAsync() => await host.DisposeAsync();
 
     /// <summary>The hookdeck orders/create fixture as a new order of a new customer.</summary>
-    private static (long Id, byte[] Body, string CustomerNumber) NewOrder()
+    private static (long Id, byte[] Body, long CustomerId) NewOrder()
     {
         var id = Random.Shared.NextInt64(1_000_000_000, 9_000_000_000);
         var customerId = Random.Shared.NextInt64(1_000_000_000, 9_000_000_000);
@@ -43,7 +43,7 @@ public sealed class TrytonOrderFlowTests(TrytonFixture tryton) : IAsyncLifetime
         node["customer"]!["id"] = customerId;
         node["customer"]!["email"] = $"buyer-{customerId}@example.com";
         node["email"] = $"buyer-{customerId}@example.com";
-        return (id, Encoding.UTF8.GetBytes(node.ToJsonString()), $"SHOPIFY-{customerId}");
+        return (id, Encoding.UTF8.GetBytes(node.ToJsonString()), customerId);
     }
 
     private async Task<JsonElement> WaitForStatusAsync(long id, string status)
@@ -72,7 +72,7 @@ public sealed class TrytonOrderFlowTests(TrytonFixture tryton) : IAsyncLifetime
     [Fact]
     public async Task a_signed_shopify_order_becomes_one_processed_tryton_sale_and_the_order_is_accepted()
     {
-        var (id, body, customer) = NewOrder();
+        var (id, body, _) = NewOrder();
         Assert.Equal(HttpStatusCode.OK, (await host.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", body, eventId: "t-" + id))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await host.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", body, eventId: "t-" + id))).StatusCode);
 
@@ -81,7 +81,10 @@ public sealed class TrytonOrderFlowTests(TrytonFixture tryton) : IAsyncLifetime
         var sale = Assert.Single(await SalesAsync(id))!;
         Assert.Equal("processing", sale["state"]!.GetValue<string>());
         Assert.Equal(sale["number"]!.GetValue<string>(), order.GetProperty("systems").GetProperty("erp").GetProperty("externalId").GetString());
-        Assert.NotNull(await tryton.Erp.FindCustomerAsync(customer));
+        // The party is the buyer's golden customer (a new person here: the order created it).
+        var golden = order.GetProperty("goldenCustomerId").GetString();
+        Assert.NotNull(golden);
+        Assert.NotNull(await tryton.Erp.FindCustomerAsync(golden!));
         Assert.Contains(order.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("kind").GetString() == "erp:submitOrder");
     }
 
@@ -147,10 +150,16 @@ public sealed class TrytonOrderFlowTests(TrytonFixture tryton) : IAsyncLifetime
     [Fact]
     public async Task an_order_over_the_customers_credit_limit_ends_on_hold_with_trytons_reason()
     {
-        var (id, body, customer) = NewOrder();
-        // The ERP knows the customer already, with a credit limit below the order's 398.00.
-        await tryton.Erp.UpsertCustomerAsync(new ErpCustomer(customer, "Jon Snow", $"limit-{id}@example.com", null, "1 Main St", "Ottawa", "K1A 0B1", "CA"));
-        await TrytonSetup.SetCreditLimitAsync(tryton.Erp.Rpc, customer, 50m);
+        var (id, body, customerId) = NewOrder();
+        // The customer registered before: their golden record is in Tryton already (party code = golden id),
+        // where the credit department set a limit below the order's 398.00.
+        var customer = JsonNode.Parse(ShopifyFixtures.Bytes("customers_create__hookdeck-2024-10.json"))!.AsObject();
+        customer["id"] = customerId;
+        customer["email"] = $"buyer-{customerId}@example.com";
+        Assert.Equal(HttpStatusCode.OK, (await host.Http.SendAsync(ShopifyFixtures.Delivery("customers/create", Encoding.UTF8.GetBytes(customer.ToJsonString())))).StatusCode);
+        var golden = (await host.Http.GetApiAsync($"/api/v1/sources/shopify/{Shop}/customers/{customerId}")).Body.GetProperty("goldenId").GetString()!;
+        await Eventually.TrueAsync(async () => (await tryton.Erp.FindCustomerAsync(golden)) is not null, TimeSpan.FromSeconds(30), "golden customer in Tryton");
+        await TrytonSetup.SetCreditLimitAsync(tryton.Erp.Rpc, golden, 50m);
 
         Assert.Equal(HttpStatusCode.OK, (await host.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", body))).StatusCode);
 

@@ -68,9 +68,12 @@ public sealed class OrderLifecycleTests(SandboxHostFixture sandbox) : IAsyncLife
         Assert.Contains("retailsync:accepted", shopify.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
         Assert.Equal(erpOrder["number"]!.GetValue<string>(), shopify.GetProperty("metafields").GetProperty("retail_sync.erp_order_no").GetString());
 
+        // The buyer's golden customer is resolved alongside the CRM lookup (either may come first) and before the ERP submission.
         var steps = order.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ToList();
-        Assert.Equal(["shopify:orders/create", "status", "crm:context", "erp:submitOrder", "status", "crm:upsert", "shopify:syncStatus"],
-            steps.Take(5).Concat(steps.Skip(5).Order()).ToList());
+        Assert.Equal(["shopify:orders/create", "status", "crm:context", "identity", "erp:submitOrder", "status", "crm:upsert", "shopify:syncStatus"],
+            steps.Take(2).Concat(steps.Skip(2).Take(2).Order()).Concat(steps.Skip(4).Take(2)).Concat(steps.Skip(6).Order()).ToList());
+        var golden = order.GetProperty("goldenCustomerId").GetString()!;
+        Assert.Equal(golden, erpOrder["customerNumber"]!.GetValue<string>());
         // No CRM contact has this email: the order says so and the CRM order is not linked to one.
         Assert.False(order.GetProperty("crmContext").GetProperty("found").GetBoolean());
         Assert.Null(crmOrder["AccountId"]);

@@ -1,0 +1,581 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using RetailSync.Connectors;
+using RetailSync.Intake;
+using RetailSync.Operations;
+using RetailSync.Orders;
+using RetailSync.Platform;
+
+namespace RetailSync.Customers;
+
+/// <summary>
+/// A golden customer. Its fields are never edited directly: they are recomputed from the linked source
+/// records by <see cref="Survivorship"/>, so a merge is a union of sources and an unmerge gives them back.
+/// Changes go to the CRM (contact upserted by the golden id) and the ERP (customer number = golden id)
+/// through the per-system dispatchers, one version at a time per system, from an outbox in this state.
+/// </summary>
+public sealed class CustomerGrain(
+    [PersistentState("customer", StorageNames.State)] IPersistentState<CustomerState> state,
+    IOutboxIndex outboxIndex,
+    IOptions<IdentityOptions> options,
+    TimeProvider clock) : Grain, ICustomerGrain, ICommandOwner
+{
+    public const string GoldenIdField = "RetailSync_Golden_Id__c";
+    /// <summary>The newest orders are listed; the order itself always knows its golden customer.</summary>
+    private const int OrderLimit = 200;
+
+    private readonly HashSet<string> handed = new(StringComparer.Ordinal);
+
+    private CustomerState S => state.State;
+
+    private string Tenant => EntityKeys.Split(this.GetPrimaryKeyString()).Scope;
+
+    private string Id => EntityKeys.Split(this.GetPrimaryKeyString()).Id;
+
+    private ImmutableDictionary<string, string> Authority => options.Value.AuthorityMap;
+
+    private ICustomerGrain Other(string goldenId) => GrainFactory.GetGrain<ICustomerGrain>(EntityKeys.ForShop(Tenant, goldenId));
+
+    private IIdentityKeyGrain Key(string key) => GrainFactory.GetGrain<IIdentityKeyGrain>($"{Tenant}/{key}");
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.Distribution.Values.Any(d => d.InFlight is { EndedAt: null }))
+        {
+            this.AsReference<ICommandOwner>().ResumeAsync().Ignore();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public static string SourceKeyOf(SourceRecord record) =>
+        (record.SourceId is { Length: > 0 } id ? $"{record.System}:{id.Trim().ToLowerInvariant()}" : $"{record.System}:guest:{MatchKeys.NormaliseEmail(record.Field(CustomerFields.Email))}")
+        + (record.OrderKey is null ? "" : "#orders");
+
+    public async Task<LinkResult> LinkAsync(SourceRecord record, MatchEvidence evidence, bool create)
+    {
+        if (S.MergedInto is { } survivor)
+        {
+            return new(LinkStatus.Redirect, survivor);
+        }
+
+        if (S.Redacted)
+        {
+            return new(LinkStatus.Redacted, Id);
+        }
+
+        if (S.CreatedAt is null && !create)
+        {
+            // A key pointed here but the record never came (its creator crashed between claim and create): take it.
+            create = true;
+        }
+
+        var sourceKey = SourceKeyOf(record);
+        if (S.CreatedAt is not null && evidence.KeyKind == MatchKeys.Email && !S.Sources.ContainsKey(sourceKey)
+            && !FirstNameFits(record.Field(CustomerFields.FirstName)))
+        {
+            return new(LinkStatus.Conflict, Id, $"{MatchRules.SharedEmailNamesDiffer}: {record.Field(CustomerFields.FirstName)} vs {S.Fields.GetValueOrDefault(CustomerFields.FirstName)?.Value}");
+        }
+
+        var now = clock.GetUtcNow();
+        var changed = false;
+        if (S.CreatedAt is null)
+        {
+            S.CreatedAt = now;
+            S.Journal.Record(now, "identity:created", $"from {sourceKey} ({evidence.Rule})", record.OrderKey);
+            changed = true;
+        }
+
+        if (S.Sources.TryGetValue(sourceKey, out var known) && known.ObservedAt > record.ObservedAt)
+        {
+            S.Journal.Record(now, "identity:stale", $"{sourceKey} of {record.ObservedAt:O} is older than the {known.ObservedAt:O} already linked: not applied", record.OrderKey);
+            changed = true;
+        }
+        else if (known != record)
+        {
+            if (known is null)
+            {
+                S.Journal.Record(now, "identity:linked", $"{sourceKey} by {evidence.Rule}{(evidence.KeyKind is null ? "" : $" ({evidence.KeyKind})")}", record.OrderKey);
+            }
+
+            S.Sources[sourceKey] = record;
+            S.SourceRules[sourceKey] = evidence.Rule;
+            changed = true;
+        }
+
+        if (record.OrderKey is { } order && !S.Orders.Contains(order))
+        {
+            S.Orders.Add(order);
+            if (S.Orders.Count > OrderLimit)
+            {
+                S.Orders.RemoveAt(0);
+            }
+
+            changed = true;
+        }
+
+        if (!changed)
+        {
+            // The same record again (a re-delivery): nothing to store.
+            return new(LinkStatus.Linked, Id);
+        }
+
+        foreach (var key in MatchKeys.From(record).Select(k => k.ToString()).Where(k => !S.Keys.Contains(k)))
+        {
+            S.Keys.Add(key);
+        }
+
+        var overruled = Survivorship.Overruled(record, S.Fields, Authority).ToList();
+        Recompute($"{sourceKey} linked");
+        if (overruled.Count > 0)
+        {
+            S.Journal.Record(now, "identity:notApplied", $"{record.System} values recorded, not applied: {string.Join(", ", overruled)}", record.OrderKey);
+        }
+
+        await this.WriteOrForgetAsync(state);
+        await SendPendingAsync();
+        return new(known is null && S.Sources.Count == 1 && create ? LinkStatus.Created : LinkStatus.Linked, Id);
+    }
+
+    private bool FirstNameFits(string? firstName) =>
+        firstName is null || S.Sources.Values.Select(s => s.Field(CustomerFields.FirstName)).OfType<string>().DefaultIfEmpty()
+            .Any(known => MatchRules.FirstNamesCompatible(known, firstName));
+
+    /// <summary>Recomputes the golden fields; a change makes a new version for the CRM and the ERP.</summary>
+    private ImmutableArray<FieldChange> Recompute(string why)
+    {
+        var before = S.Fields.ToImmutableDictionary(StringComparer.Ordinal);
+        var after = Survivorship.Compute(S.Sources, Authority);
+        var changes = Survivorship.Diff(before, after);
+        if (changes.Length > 0)
+        {
+            S.Fields = new Dictionary<string, GoldenField>(after, StringComparer.Ordinal);
+            S.Version++;
+            S.Journal.Record(clock.GetUtcNow(), "identity:fields", $"{why}: {string.Join(", ", changes.Select(c => c.Field))} (version {S.Version})", null);
+            PlanDistribution();
+        }
+
+        return changes;
+    }
+
+    public async Task<LinkResult> MergeAsync(string otherGoldenId, MatchEvidence evidence)
+    {
+        if (S.MergedInto is { } survivor)
+        {
+            return new(LinkStatus.Redirect, survivor, "survivor");
+        }
+
+        if (otherGoldenId == Id || S.MergedFrom.Contains(otherGoldenId))
+        {
+            return new(LinkStatus.Linked, Id, "already merged");
+        }
+
+        if (evidence.Actor == MatchEvidence.Rules && S.NotSame.Contains(otherGoldenId))
+        {
+            return new(LinkStatus.Conflict, Id, "a data steward said these are different people");
+        }
+
+        var other = Other(otherGoldenId);
+        if (evidence.KeyKind == MatchKeys.Email && await other.GetAsync() is { MergedInto: null } view
+            && view.Fields.GetValueOrDefault(CustomerFields.FirstName) is { } name && !FirstNameFits(name.Value))
+        {
+            // Only an email is shared and the names say two people (a family inbox): a steward decides.
+            await ProposeCandidateAsync(otherGoldenId, MatchRules.SharedEmailNamesDiffer);
+            return new(LinkStatus.Conflict, Id, MatchRules.SharedEmailNamesDiffer);
+        }
+
+        var surrendered = await other.SurrenderAsync(Id, evidence);
+        if (surrendered.RedirectTo is { } elsewhere)
+        {
+            return new(LinkStatus.Redirect, elsewhere, "other");
+        }
+
+        var now = clock.GetUtcNow();
+        foreach (var source in surrendered.Sources)
+        {
+            var key = SourceKeyOf(source);
+            if (!S.Sources.TryGetValue(key, out var mine) || mine.ObservedAt < source.ObservedAt)
+            {
+                S.Sources[key] = source;
+                S.SourceRules[key] = evidence.Rule;
+            }
+        }
+
+        S.Keys.AddRange(surrendered.Keys.Where(k => !S.Keys.Contains(k)));
+        S.Orders.AddRange(surrendered.Orders.Where(o => !S.Orders.Contains(o)));
+        S.MergedFrom.Add(otherGoldenId);
+        S.NotSame.UnionWith(surrendered.NotSame);
+        S.Candidates.Remove(otherGoldenId);
+        var changes = Recompute($"merged {otherGoldenId}");
+        S.History.Add(new MergeRecord(now, "merge", otherGoldenId, evidence.Rule, evidence.Actor, surrendered.Keys,
+            [.. surrendered.Sources.Select(SourceKeyOf)], changes, surrendered.Orders));
+        S.Journal.Record(now, "identity:merged", $"{otherGoldenId} merged in by {evidence.Rule} ({evidence.Actor}): {surrendered.Sources.Length} source(s), {surrendered.Keys.Length} key(s), {surrendered.Orders.Length} order(s)", null);
+        await this.WriteOrForgetAsync(state);
+
+        // The keys follow the survivor; until they do, a key that still names the merged id is followed through its redirect.
+        await Task.WhenAll(surrendered.Keys.Select(k => Key(k).ReassignAsync(otherGoldenId, Id)));
+        await SendPendingAsync();
+        return new(LinkStatus.Linked, Id);
+    }
+
+    public async Task<Surrendered> SurrenderAsync(string survivorId, MatchEvidence evidence)
+    {
+        if (S.MergedInto is { } elsewhere)
+        {
+            return new(Id, elsewhere == survivorId ? null : elsewhere, [], [], [], []);
+        }
+
+        var handed = new Surrendered(Id, null, [.. S.Sources.Values], [.. S.Keys], [.. S.Orders], [.. S.NotSame]);
+        var now = clock.GetUtcNow();
+        S.MergedInto = survivorId;
+        S.History.Add(new MergeRecord(now, "mergedInto", survivorId, evidence.Rule, evidence.Actor, handed.Keys, [.. S.Sources.Keys], [], handed.Orders));
+        S.Journal.Record(now, "identity:mergedInto", $"merged into {survivorId} by {evidence.Rule} ({evidence.Actor})", null);
+        S.Sources.Clear();
+        S.SourceRules.Clear();
+        S.Keys.Clear();
+        S.Orders.Clear();
+        S.Fields.Clear();
+        S.Version++;
+        PlanDistribution();
+        await this.WriteOrForgetAsync(state);
+        await SendPendingAsync();
+        return handed;
+    }
+
+    public async Task<bool> UnmergeAsync(string absorbedId, string actor)
+    {
+        var merge = S.History.LastOrDefault(h => h.Kind == "merge" && h.OtherId == absorbedId);
+        if (merge is null || !S.MergedFrom.Contains(absorbedId))
+        {
+            return false;
+        }
+
+        var now = clock.GetUtcNow();
+        var returning = S.Sources.Where(s => merge.SourceKeys.Contains(s.Key)).Select(s => s.Value).ToImmutableArray();
+        var staying = S.Sources.Where(s => !merge.SourceKeys.Contains(s.Key)).ToList();
+        var keysStaying = staying.SelectMany(s => MatchKeys.From(s.Value)).Select(k => k.ToString()).ToHashSet(StringComparer.Ordinal);
+        var keysReturning = returning.SelectMany(r => MatchKeys.From(r)).Select(k => k.ToString()).Distinct().ToImmutableArray();
+        var returned = new Surrendered(absorbedId, null, returning, keysReturning, merge.Orders, [Id]);
+
+        // The absorbed customer comes back first: a crash after this leaves its data in both places, never in none.
+        await Other(absorbedId).RestoreAsync(returned, Id, actor);
+
+        foreach (var key in merge.SourceKeys)
+        {
+            S.Sources.Remove(key);
+            S.SourceRules.Remove(key);
+        }
+
+        S.Keys.RemoveAll(k => keysReturning.Contains(k) && !keysStaying.Contains(k));
+        S.Orders.RemoveAll(merge.Orders.Contains);
+        S.MergedFrom.Remove(absorbedId);
+        S.NotSame.Add(absorbedId);
+        var changes = Recompute($"unmerged {absorbedId}");
+        S.History.Add(new MergeRecord(now, "unmerge", absorbedId, "unmerge", actor, keysReturning, merge.SourceKeys, changes, merge.Orders));
+        S.Journal.Record(now, "identity:unmerged", $"{absorbedId} split off again by {actor}: {returning.Length} source(s) went back", null);
+        await this.WriteOrForgetAsync(state);
+        await Task.WhenAll(keysReturning.Where(k => !keysStaying.Contains(k)).Select(k => Key(k).ReassignAsync(Id, absorbedId)));
+        await SendPendingAsync();
+        return true;
+    }
+
+    public async Task RestoreAsync(Surrendered returned, string survivorId, string actor)
+    {
+        if (S.MergedInto != survivorId)
+        {
+            return;
+        }
+
+        var now = clock.GetUtcNow();
+        S.MergedInto = null;
+        foreach (var source in returned.Sources)
+        {
+            S.Sources[SourceKeyOf(source)] = source;
+            S.SourceRules[SourceKeyOf(source)] = "restored by an unmerge";
+        }
+
+        S.Keys.AddRange(returned.Keys.Where(k => !S.Keys.Contains(k)));
+        S.Orders.AddRange(returned.Orders.Where(o => !S.Orders.Contains(o)));
+        S.NotSame.Add(survivorId);
+        var changes = Recompute($"restored from {survivorId}");
+        S.History.Add(new MergeRecord(now, "restored", survivorId, "unmerge", actor, returned.Keys, [.. returned.Sources.Select(SourceKeyOf)], changes, returned.Orders));
+        S.Journal.Record(now, "identity:restored", $"split off from {survivorId} by {actor}", null);
+        await this.WriteOrForgetAsync(state);
+        await SendPendingAsync();
+    }
+
+    public async Task<bool> ProposeCandidateAsync(string otherGoldenId, string rule)
+    {
+        if (S.MergedInto is not null || otherGoldenId == Id || S.NotSame.Contains(otherGoldenId) || S.MergedFrom.Contains(otherGoldenId)
+            || !S.Candidates.Add(otherGoldenId))
+        {
+            return false;
+        }
+
+        var now = clock.GetUtcNow();
+        S.Journal.Record(now, "identity:candidate", $"possibly the same person as {otherGoldenId} ({rule}): raised for a data steward", null);
+        await this.WriteOrForgetAsync(state);
+        var (a, b) = string.CompareOrdinal(Id, otherGoldenId) < 0 ? (Id, otherGoldenId) : (otherGoldenId, Id);
+        var payload = JsonSerializer.Serialize(new MergeCandidate(Tenant, a, b, rule));
+        await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RaiseAsync(new OpsException(CandidateId(Tenant, a, b), "identity", MergeCandidate.Operation,
+            payload, null, $"Possible duplicate customer: {rule}. Approve to merge {b} into {a}, or reject.", 0, null,
+            $"customer:{Tenant}/{a}", now, "Open", null, null, this.GetGrainId().ToString()));
+        return true;
+    }
+
+    public static string CandidateId(string tenant, string a, string b) => $"identity:candidate:{tenant}:{a}:{b}";
+
+    public async Task NotSameAsync(string otherGoldenId)
+    {
+        if (S.NotSame.Add(otherGoldenId) | S.Candidates.Remove(otherGoldenId))
+        {
+            S.Journal.Record(clock.GetUtcNow(), "identity:notSame", $"a data steward decided {otherGoldenId} is someone else", null);
+            await this.WriteOrForgetAsync(state);
+        }
+    }
+
+    public async Task RedactAsync(string reason)
+    {
+        if (S.Redacted)
+        {
+            return;
+        }
+
+        var keys = S.Keys.ToList();
+        S.Journal.Scrub([.. S.Fields.Where(f => CustomerFields.Personal.Contains(f.Key)).Select(f => f.Value.Value),
+            .. S.Sources.Values.SelectMany(s => s.Fields.Where(f => CustomerFields.Personal.Contains(f.Key)).Select(f => f.Value)),
+            .. keys.Select(k => MatchKey.Parse(k).Value)]);
+        S.Sources.Clear();
+        S.SourceRules.Clear();
+        S.Fields.Clear();
+        S.Keys.Clear();
+        S.History = [.. S.History.Select(h => h with { Keys = [], Changes = [] })];
+        S.Redacted = true;
+        S.Journal.Record(clock.GetUtcNow(), "privacy:redacted", reason, null);
+        await this.WriteOrForgetAsync(state);
+        await Task.WhenAll(keys.Select(k => Key(k).ReleaseAsync(Id)));
+    }
+
+    public Task<string?> MergedIntoAsync() => Task.FromResult(S.MergedInto);
+
+    public Task<CustomerView?> GetAsync()
+    {
+        if (S.CreatedAt is null && S.MergedInto is null)
+        {
+            return Task.FromResult<CustomerView?>(null);
+        }
+
+        return Task.FromResult<CustomerView?>(new CustomerView(Tenant, Id, null, S.Fields.ToImmutableDictionary(StringComparer.Ordinal),
+            [.. S.Sources.Select(s => new LinkedSource(s.Key, s.Value.System, s.Value.SourceId, s.Value.ObservedAt, S.SourceRules.GetValueOrDefault(s.Key, "")))],
+            [.. S.Keys], [.. S.Orders], [.. S.MergedFrom], [.. S.History],
+            S.Distribution.ToImmutableDictionary(d => d.Key, d => d.Value.Status), S.Redacted, [.. S.Journal.Timeline], S.MergedInto,
+            [.. S.Candidates], S.Version));
+    }
+
+    // ---- distribution to the CRM and the ERP -------------------------------------------------------
+
+    /// <summary>Plans the next version for each system with nothing in flight; stored with the change that caused it.</summary>
+    private void PlanDistribution()
+    {
+        if (!options.Value.Distribute || S.Redacted)
+        {
+            return;
+        }
+
+        foreach (var system in new[] { SystemNames.Crm, SystemNames.Erp })
+        {
+            var d = S.Distribution.TryGetValue(system, out var known) ? known : S.Distribution[system] = new CustomerDistribution();
+            if (d.InFlight is { EndedAt: null } || d.SentVersion >= S.Version || Payload(system) is not { } command)
+            {
+                continue;
+            }
+
+            d.SentVersion = S.Version;
+            d.Status = "Pending";
+            d.InFlight = new OutboxEntry { Key = $"customer:{system}:{Tenant}/{Id}:{S.Version}", Command = command, PlannedAt = clock.GetUtcNow() };
+        }
+    }
+
+    private OutboundCommand? Payload(string system)
+    {
+        var f = S.Fields;
+        string? Get(string name) => f.GetValueOrDefault(name)?.Value;
+        var address = AddressParts.Parse(Get(CustomerFields.BillingAddress));
+        if (S.MergedInto is { } survivor)
+        {
+            // The CRM learns where a merged-away contact went; the ERP keeps its customer for history (blocked by its own staff if wanted).
+            return system == SystemNames.Crm && S.Distribution.GetValueOrDefault(system)?.AckedVersion > 0
+                ? Command(system, "upsert", new CrmUpsert("Contact", GoldenIdField, new JsonObject { [GoldenIdField] = Id, ["RetailSync_Merged_Into__c"] = survivor }))
+                : null;
+        }
+
+        if (system == SystemNames.Crm)
+        {
+            return Command(system, "upsert", new CrmUpsert("Contact", GoldenIdField, new JsonObject
+            {
+                [GoldenIdField] = Id,
+                ["FirstName"] = Get(CustomerFields.FirstName),
+                ["LastName"] = Get(CustomerFields.LastName) ?? Get(CustomerFields.Email) ?? Id,
+                ["Email"] = Get(CustomerFields.Email),
+                ["Phone"] = Get(CustomerFields.Phone),
+                ["MailingStreet"] = address?.Line1,
+                ["MailingPostalCode"] = address?.PostalCode,
+                ["MailingCity"] = address?.City,
+                ["MailingCountry"] = address?.CountryCode,
+                ["Loyalty_Id__c"] = Get(CustomerFields.LoyaltyId),
+            }));
+        }
+
+        var name = string.Join(' ', new[] { Get(CustomerFields.FirstName), Get(CustomerFields.LastName) }.Where(n => !string.IsNullOrWhiteSpace(n)));
+        return Command(system, "customer", new ErpCustomer(Id, name.Length > 0 ? name : Get(CustomerFields.Email) ?? Id, Get(CustomerFields.Email),
+            Get(CustomerFields.Phone), address?.Line1, address?.City, address?.PostalCode, address?.CountryCode));
+    }
+
+    private OutboundCommand Command<T>(string system, string operation, T payload) =>
+        OutboundExecutor.Command(system, operation, payload, $"customer:{Tenant}/{Id}") with { ReplyTo = this.GetGrainId().ToString() };
+
+    /// <summary>Hands planned commands to their dispatchers; a failure here is retried by the outbox sweeper.</summary>
+    private async Task SendPendingAsync(bool resend = false)
+    {
+        var pending = S.Distribution.Values.Select(d => d.InFlight).OfType<OutboxEntry>()
+            .Where(e => e.EndedAt is null && (resend || !handed.Contains(e.Key))).ToList();
+        if (pending.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await outboxIndex.AddAsync(this.GetGrainId().ToString());
+            foreach (var entry in pending)
+            {
+                await GrainFactory.GetGrain<IOutboundDispatcherGrain>(entry.Command.System).EnqueueAsync([new DispatchItem(entry.Key, entry.Command, entry.PlannedAt)]);
+                handed.Add(entry.Key);
+                entry.Sent = true;
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            S.Journal.Record(clock.GetUtcNow(), "identity:distribution", $"not sent yet ({ex.GetType().Name}); the outbox sweeper will resume it", null);
+        }
+    }
+
+    public async Task CommandEndedAsync(CommandView command)
+    {
+        var (system, d) = S.Distribution.FirstOrDefault(x => x.Value.InFlight?.Key == command.Key);
+        if (d?.InFlight is not { EndedAt: null } entry)
+        {
+            return;
+        }
+
+        var now = clock.GetUtcNow();
+        var succeeded = command.Status == CommandStatus.Succeeded;
+        entry.EndedAt = now;
+        entry.Succeeded = succeeded;
+        entry.Attempts += command.Attempts;
+        entry.Result = succeeded ? command.Result : command.LastError;
+        handed.Remove(entry.Key);
+        d.Status = succeeded ? "Synced" : "Failed";
+        d.Error = succeeded ? null : command.LastError;
+        d.ExternalId = command.ExternalId ?? d.ExternalId;
+        if (succeeded)
+        {
+            d.AckedVersion = long.Parse(entry.Key[(entry.Key.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
+        }
+
+        S.Journal.Record(now, $"{system}:{entry.Command.Operation}", succeeded ? $"version {d.AckedVersion}: {command.Result}" : $"failed: {command.LastError}", entry.Key);
+        if (succeeded && entry.ExceptionRaised)
+        {
+            entry.ExceptionRaised = false;
+            await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").ResolveAsync(entry.Key, $"succeeded on retry after {command.Attempts} attempt(s)");
+        }
+        else if (!succeeded)
+        {
+            entry.ExceptionRaised = true;
+            await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RaiseAsync(new OpsException(entry.Key, system, entry.Command.Operation,
+                entry.Command.Payload, command.VendorCode, command.LastError ?? "failed", command.Attempts, entry.Command.CorrelationId,
+                $"customer:{Tenant}/{Id}", now, "Open", null, null, this.GetGrainId().ToString()));
+        }
+
+        // A newer version waited for this one: it goes next (a failed one waits for the operator's retry).
+        if (succeeded)
+        {
+            PlanDistribution();
+        }
+
+        await this.WriteOrForgetAsync(state);
+        await SendPendingAsync();
+        if (S.Distribution.Values.All(x => x.InFlight is null or { EndedAt: not null }))
+        {
+            outboxIndex.RemoveAsync(this.GetGrainId().ToString()).Ignore();
+        }
+    }
+
+    public Task CommandRetryingAsync(CommandView command)
+    {
+        if (S.Distribution.Values.FirstOrDefault(d => d.InFlight?.Key == command.Key) is { } d)
+        {
+            d.Status = "Retrying";
+            d.Error = command.LastError;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task ResumeAsync() => SendPendingAsync(resend: true);
+
+    public async Task<CommandView?> RetryCommandAsync(string key)
+    {
+        if (S.Distribution.Values.FirstOrDefault(d => d.InFlight?.Key == key) is not { InFlight: { } entry } d)
+        {
+            return null;
+        }
+
+        if (entry.EndedAt is not null && !entry.Succeeded)
+        {
+            entry.Reopen(clock.GetUtcNow());
+            handed.Remove(key);
+            d.Status = "Pending";
+            S.Journal.Record(clock.GetUtcNow(), "operator", $"retry of {key} requested", key);
+            await this.WriteOrForgetAsync(state);
+            await SendPendingAsync();
+        }
+
+        return new CommandView(entry.Key, entry.Command, entry.EndedAt is null ? CommandStatus.Pending : entry.Succeeded ? CommandStatus.Succeeded : CommandStatus.Failed,
+            entry.Attempts, entry.Result, null, null);
+    }
+}
+
+[GenerateSerializer, Alias("RetailSync.Customers.CustomerDistribution")]
+public sealed class CustomerDistribution
+{
+    [Id(0)] public long SentVersion { get; set; }
+    [Id(1)] public long AckedVersion { get; set; }
+    [Id(2)] public OutboxEntry? InFlight { get; set; }
+    [Id(3)] public string Status { get; set; } = "Pending";
+    [Id(4)] public string? Error { get; set; }
+    [Id(5)] public string? ExternalId { get; set; }
+}
+
+[GenerateSerializer, Alias("RetailSync.Customers.CustomerState")]
+public sealed class CustomerState
+{
+    [Id(0)] public DateTimeOffset? CreatedAt { get; set; }
+    [Id(1)] public Dictionary<string, SourceRecord> Sources { get; set; } = new(StringComparer.Ordinal);
+    [Id(2)] public Dictionary<string, string> SourceRules { get; set; } = new(StringComparer.Ordinal);
+    [Id(3)] public Dictionary<string, GoldenField> Fields { get; set; } = new(StringComparer.Ordinal);
+    [Id(4)] public List<string> Keys { get; set; } = [];
+    [Id(5)] public List<string> Orders { get; set; } = [];
+    [Id(6)] public List<string> MergedFrom { get; set; } = [];
+    [Id(7)] public List<MergeRecord> History { get; set; } = [];
+    [Id(8)] public HashSet<string> NotSame { get; set; } = new(StringComparer.Ordinal);
+    [Id(9)] public HashSet<string> Candidates { get; set; } = new(StringComparer.Ordinal);
+    [Id(10)] public string? MergedInto { get; set; }
+    [Id(11)] public bool Redacted { get; set; }
+    [Id(12)] public long Version { get; set; }
+    [Id(13)] public Dictionary<string, CustomerDistribution> Distribution { get; set; } = new(StringComparer.Ordinal);
+    [Id(14)] public Journal Journal { get; set; } = new();
+}

@@ -1,0 +1,127 @@
+using System.Collections.Immutable;
+using RetailSync.Customers;
+
+namespace RetailSync.Tests.Customers;
+
+/// <summary>Normalisation and the match rules, without a cluster.</summary>
+public sealed class MatchRulesTests
+{
+    private static SourceRecord Record(string system, string? sourceId, params (string Field, string Value)[] fields) =>
+        new(system, sourceId, DateTimeOffset.Parse("2026-11-01T10:00:00Z"), fields.ToImmutableDictionary(f => f.Field, f => f.Value));
+
+    [Theory]
+    [InlineData("  Anna.Schmidt@Example.COM ", "anna.schmidt@example.com")]
+    [InlineData("ANNA+shop@gmail.com", "anna+shop@gmail.com")]
+    [InlineData("anna.s@gmail.com", "anna.s@gmail.com")]
+    [InlineData("", null)]
+    [InlineData("not an email", null)]
+    [InlineData("anna@localhost", null)]
+    [InlineData("a@b@c.de", null)]
+    public void emails_are_trimmed_and_lower_cased_and_nothing_else(string raw, string? expected) =>
+        Assert.Equal(expected, MatchKeys.NormaliseEmail(raw));
+
+    [Theory]
+    [InlineData("030 1234567", "DE", "+49301234567")]
+    [InlineData("+49 30 1234567", "US", "+49301234567")]
+    [InlineData("0049 30 1234567", "DE", "+49301234567")]
+    [InlineData("(415) 555-2671", "US", "+14155552671")]
+    [InlineData("+1 415-555-2671", null, "+14155552671")]
+    [InlineData("020 7946 0018", "GB", "+442079460018")]
+    [InlineData("415 555 2671", null, null)]
+    [InlineData("123", "US", null)]
+    public void phones_become_e164_reading_national_numbers_in_the_address_country(string raw, string? country, string? expected) =>
+        Assert.Equal(expected, MatchKeys.NormalisePhone(raw, country));
+
+    [Fact]
+    public void names_and_addresses_lose_case_accents_punctuation_and_street_words()
+    {
+        Assert.Equal("mullerludenscheidt", MatchKeys.NormaliseName("  Müller-Lüdenscheidt "));
+        Assert.Equal(MatchKeys.NormaliseAddress("12 Main Street, Apt. 4", "sw1a 1aa", "gb"), MatchKeys.NormaliseAddress("12  main st apt 4", "SW1A1AA", "GB"));
+        Assert.Null(MatchKeys.NormaliseAddress("12 Main Street", null, "GB"));
+    }
+
+    [Fact]
+    public void a_record_offers_its_keys_strongest_first()
+    {
+        var keys = MatchKeys.From(Record("shopify", "Shop.myshopify.com/42",
+            (CustomerFields.Email, " Anna@Example.com"), (CustomerFields.FirstName, "Anna"), (CustomerFields.LastName, "Schmidt"),
+            (CustomerFields.Phone, "030 1234567"), (CustomerFields.LoyaltyId, "ly-0042"),
+            (CustomerFields.BillingAddress, "Hauptstraße 5||10115|Berlin|DE")));
+
+        Assert.Equal(
+            ["shopify:shop.myshopify.com/42", "loyalty:LY0042", "emailname:anna@example.com|anna", "email:anna@example.com", "phone:+49301234567",
+                "address:hauptstraße 5|10115|DE|schmidt|anna"],
+            keys.Select(k => k.ToString()));
+        Assert.Equal([true, true, true, true, false, false], keys.Select(k => k.Strong));
+    }
+
+    [Fact]
+    public void a_guest_with_no_email_offers_nothing_strong()
+    {
+        var keys = MatchKeys.From(Record("shopify", null, (CustomerFields.Phone, "+1 415-555-2671"), (CustomerFields.LastName, "Lee")));
+        Assert.DoesNotContain(keys, k => k.Strong);
+    }
+
+    [Theory]
+    [InlineData("Jonathan", "Jonathon", true)]
+    [InlineData("John", "Jon", true)]
+    [InlineData("Anna", "ANNA ", true)]
+    [InlineData("J", "Julia", true)]
+    [InlineData("Anna", "Peter", false)]
+    [InlineData("Mia", "Max", false)]
+    [InlineData("Christina", "Kristina", true)]
+    [InlineData("Michael", "Michelle", false)]
+    public void first_names_on_a_shared_email_must_fit_to_be_one_person(string a, string b, bool fit) =>
+        Assert.Equal(fit, MatchRules.FirstNamesCompatible(a, b));
+
+    [Fact]
+    public void a_household_phone_is_only_a_candidate_with_the_same_last_name_and_never_a_merge()
+    {
+        var phone = new MatchKey(MatchKeys.Phone, "+49301234567");
+        Assert.False(phone.Strong);
+        Assert.Equal(MatchRules.PhoneAndLastName, MatchRules.WeakRule(phone, "schmidt", "schmidt"));
+        Assert.Null(MatchRules.WeakRule(phone, "schmidt", "meyer"));
+        Assert.Null(MatchRules.WeakRule(phone, null, "schmidt"));
+    }
+
+    [Fact]
+    public void the_owning_system_wins_its_fields_and_the_newest_wins_among_equals()
+    {
+        var t0 = DateTimeOffset.Parse("2026-11-01T10:00:00Z");
+        var sources = new Dictionary<string, SourceRecord>
+        {
+            ["erp:c1"] = new("erp", "C1", t0, ImmutableDictionary<string, string>.Empty
+                .Add(CustomerFields.BillingAddress, "1 ERP Road||1000|Bern|CH").Add(CustomerFields.CreditLimit, "5000").Add(CustomerFields.FirstName, "Anna")),
+            ["shopify:s/1"] = new("shopify", "s/1", t0.AddDays(1), ImmutableDictionary<string, string>.Empty
+                .Add(CustomerFields.BillingAddress, "9 Shop Street||2000|Basel|CH").Add(CustomerFields.FirstName, "Anne").Add(CustomerFields.Consent, "SUBSCRIBED")),
+            ["crm:003"] = new("crm", "003", t0, ImmutableDictionary<string, string>.Empty.Add(CustomerFields.Consent, "UNSUBSCRIBED")),
+        };
+
+        var golden = Survivorship.Compute(sources, Survivorship.DefaultAuthority);
+
+        Assert.Equal(("1 ERP Road||1000|Bern|CH", "erp"), (golden[CustomerFields.BillingAddress].Value, golden[CustomerFields.BillingAddress].System));
+        Assert.Equal(("UNSUBSCRIBED", "crm"), (golden[CustomerFields.Consent].Value, golden[CustomerFields.Consent].System));
+        Assert.Equal(("Anne", "shopify", t0.AddDays(1)), (golden[CustomerFields.FirstName].Value, golden[CustomerFields.FirstName].System, golden[CustomerFields.FirstName].At));
+        Assert.Equal(
+            [$"{CustomerFields.BillingAddress} (erp owns it)", $"{CustomerFields.Consent} (crm owns it)"],
+            Survivorship.Overruled(sources["shopify:s/1"], golden, Survivorship.DefaultAuthority).Order());
+
+        // Without the ERP's record, Shopify's address fills the field until its owner speaks.
+        var withoutErp = Survivorship.Compute(sources.Where(s => s.Key != "erp:c1"), Survivorship.DefaultAuthority);
+        Assert.Equal("shopify", withoutErp[CustomerFields.BillingAddress].System);
+    }
+
+    [Fact]
+    public void golden_ids_sort_by_creation_and_fit_a_business_central_customer_number()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2026-11-27T09:00:00Z"));
+        var first = GoldenIds.New(clock);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        var second = GoldenIds.New(clock);
+
+        Assert.True(string.CompareOrdinal(first, second) < 0);
+        Assert.Equal(17, first.Length);
+        Assert.StartsWith("G", first, StringComparison.Ordinal);
+        Assert.NotEqual(GoldenIds.New(clock), GoldenIds.New(clock));
+    }
+}
