@@ -163,12 +163,19 @@ public interface IIdentityKeyGrain : IGrainWithStringKey
     [Alias("Release")]
     Task ReleaseAsync(string goldenId);
 
-    /// <summary>Weak keys: adds the member and returns the others with their name keys.</summary>
+    /// <summary>Weak keys: adds the member and returns the others with their name keys (<c>last|first</c>).</summary>
     [Alias("Join")]
     Task<ImmutableDictionary<string, string>> JoinAsync(string goldenId, string nameKey);
 
     [Alias("Members"), ReadOnly]
     Task<ImmutableArray<string>> MembersAsync();
+
+    /// <summary>Strong keys: a customer that carries the key without owning it (the second person of a family inbox).</summary>
+    [Alias("Share")]
+    Task ShareAsync(string goldenId);
+
+    [Alias("Sharers"), ReadOnly]
+    Task<ImmutableArray<string>> SharersAsync();
 }
 
 /// <summary>

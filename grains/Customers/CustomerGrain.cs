@@ -28,6 +28,7 @@ public sealed class CustomerGrain(
     private const int OrderLimit = 200;
 
     private readonly HashSet<string> handed = new(StringComparer.Ordinal);
+    private bool indexed;
 
     private CustomerState S => state.State;
 
@@ -51,8 +52,14 @@ public sealed class CustomerGrain(
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// One source record per person per system: its id there, or for a guest their email with their first name
+    /// (two people checking out as guests with one family inbox are two sources, not one overwriting the other).
+    /// </summary>
     public static string SourceKeyOf(SourceRecord record) =>
-        (record.SourceId is { Length: > 0 } id ? $"{record.System}:{id.Trim().ToLowerInvariant()}" : $"{record.System}:guest:{MatchKeys.NormaliseEmail(record.Field(CustomerFields.Email))}")
+        (record.SourceId is { Length: > 0 } id
+            ? $"{record.System}:{id.Trim().ToLowerInvariant()}"
+            : $"{record.System}:guest:{MatchKeys.NormaliseEmail(record.Field(CustomerFields.Email))}|{MatchKeys.NormaliseName(record.Field(CustomerFields.FirstName))}")
         + (record.OrderKey is null ? "" : "#orders");
 
     public async Task<LinkResult> LinkAsync(SourceRecord record, MatchEvidence evidence, bool create)
@@ -74,8 +81,7 @@ public sealed class CustomerGrain(
         }
 
         var sourceKey = SourceKeyOf(record);
-        if (S.CreatedAt is not null && evidence.KeyKind == MatchKeys.Email && !S.Sources.ContainsKey(sourceKey)
-            && !FirstNameFits(record.Field(CustomerFields.FirstName)))
+        if (S.CreatedAt is not null && !S.Sources.ContainsKey(sourceKey) && SharesOnlyEmail(record) && !FirstNameFits(record.Field(CustomerFields.FirstName)))
         {
             return new(LinkStatus.Conflict, Id, $"{MatchRules.SharedEmailNamesDiffer}: {record.Field(CustomerFields.FirstName)} vs {S.Fields.GetValueOrDefault(CustomerFields.FirstName)?.Value}");
         }
@@ -136,8 +142,23 @@ public sealed class CustomerGrain(
         }
 
         await this.WriteOrForgetAsync(state);
-        await SendPendingAsync();
+        NudgeDistribution();
         return new(known is null && S.Sources.Count == 1 && create ? LinkStatus.Created : LinkStatus.Linked, Id);
+    }
+
+    /// <summary>
+    /// Whether the record reaches this customer by its email alone (no source id, loyalty id or email with this
+    /// first name in common): then its first name must fit, however the resolver got here (a redirect too).
+    /// </summary>
+    private bool SharesOnlyEmail(SourceRecord record)
+    {
+        if (record.GoldenId == Id)
+        {
+            return false;
+        }
+
+        var shared = MatchKeys.From(record).Where(k => k.Strong).Select(k => k.ToString()).Where(S.Keys.Contains).ToList();
+        return shared.Count > 0 && shared.All(k => k.StartsWith(MatchKeys.Email + ":", StringComparison.Ordinal));
     }
 
     private bool FirstNameFits(string? firstName) =>
@@ -179,8 +200,15 @@ public sealed class CustomerGrain(
         }
 
         var other = Other(otherGoldenId);
-        if (evidence.KeyKind == MatchKeys.Email && await other.GetAsync() is { MergedInto: null } view
-            && view.Fields.GetValueOrDefault(CustomerFields.FirstName) is { } name && !FirstNameFits(name.Value))
+        var view = evidence.KeyKind == MatchKeys.Email ? await other.GetAsync() : null;
+        if (evidence.KeyKind == MatchKeys.Email && view is not { MergedInto: null })
+        {
+            // Claimed a moment ago and not linked yet (or merged elsewhere meanwhile): its resolver links it and
+            // then claims this email itself, so the merge is decided then, with the names known.
+            return new(LinkStatus.Conflict, Id, "the other customer is not complete yet");
+        }
+
+        if (view?.Fields.GetValueOrDefault(CustomerFields.FirstName) is { } name && !FirstNameFits(name.Value))
         {
             // Only an email is shared and the names say two people (a family inbox): a steward decides.
             await ProposeCandidateAsync(otherGoldenId, MatchRules.SharedEmailNamesDiffer);
@@ -393,6 +421,14 @@ public sealed class CustomerGrain(
                 continue;
             }
 
+            if (command.Payload == d.LastPayload && d.Status == "Synced")
+            {
+                // Nothing this system is told changed (a field another system owns, the storefront profile): no call.
+                d.SentVersion = S.Version;
+                continue;
+            }
+
+            d.LastPayload = command.Payload;
             d.SentVersion = S.Version;
             d.Status = "Pending";
             d.InFlight = new OutboxEntry { Key = $"customer:{system}:{Tenant}/{Id}:{S.Version}", Command = command, PlannedAt = clock.GetUtcNow() };
@@ -437,6 +473,18 @@ public sealed class CustomerGrain(
     private OutboundCommand Command<T>(string system, string operation, T payload) =>
         OutboundExecutor.Command(system, operation, payload, $"customer:{Tenant}/{Id}") with { ReplyTo = this.GetGrainId().ToString() };
 
+    /// <summary>
+    /// Sends what was just planned in a turn of its own, so a resolution never waits on a dispatcher (the
+    /// command is durable in this state already; the sweeper covers a crash before it is handed over).
+    /// </summary>
+    private void NudgeDistribution()
+    {
+        if (S.Distribution.Values.Any(d => d.InFlight is { EndedAt: null } e && !handed.Contains(e.Key)))
+        {
+            this.AsReference<ICommandOwner>().ResumeAsync().Ignore();
+        }
+    }
+
     /// <summary>Hands planned commands to their dispatchers; a failure here is retried by the outbox sweeper.</summary>
     private async Task SendPendingAsync(bool resend = false)
     {
@@ -449,7 +497,12 @@ public sealed class CustomerGrain(
 
         try
         {
-            await outboxIndex.AddAsync(this.GetGrainId().ToString());
+            if (!indexed)
+            {
+                await outboxIndex.AddAsync(this.GetGrainId().ToString());
+                indexed = true;
+            }
+
             foreach (var entry in pending)
             {
                 await GrainFactory.GetGrain<IOutboundDispatcherGrain>(entry.Command.System).EnqueueAsync([new DispatchItem(entry.Key, entry.Command, entry.PlannedAt)]);
@@ -501,15 +554,23 @@ public sealed class CustomerGrain(
         }
 
         // A newer version waited for this one: it goes next (a failed one waits for the operator's retry).
+        var sentBefore = S.Distribution.Values.Sum(x => x.SentVersion);
         if (succeeded)
         {
             PlanDistribution();
         }
 
-        await this.WriteOrForgetAsync(state);
+        if (!succeeded || entry.ExceptionRaised || S.Distribution.Values.Sum(x => x.SentVersion) != sentBefore)
+        {
+            await this.WriteOrForgetAsync(state);
+        }
+
+        // A plain success is not stored on its own: it is stored with the next change, and if a crash loses it the
+        // same version is upserted again, which the CRM and the ERP take as a no-op (keyed by the golden id).
         await SendPendingAsync();
         if (S.Distribution.Values.All(x => x.InFlight is null or { EndedAt: not null }))
         {
+            indexed = false;
             outboxIndex.RemoveAsync(this.GetGrainId().ToString()).Ignore();
         }
     }
@@ -558,6 +619,9 @@ public sealed class CustomerDistribution
     [Id(3)] public string Status { get; set; } = "Pending";
     [Id(4)] public string? Error { get; set; }
     [Id(5)] public string? ExternalId { get; set; }
+
+    /// <summary>What the last planned command told the system; the same again is not sent.</summary>
+    [Id(6)] public string? LastPayload { get; set; }
 }
 
 [GenerateSerializer, Alias("RetailSync.Customers.CustomerState")]

@@ -46,7 +46,11 @@ public sealed class IdentityKeyGrain(
 
         if (S.Members.Remove(from, out var name))
         {
-            S.Members.TryAdd(to, name);
+            if (S.Owner != to)
+            {
+                S.Members.TryAdd(to, name);
+            }
+
             changed = true;
         }
 
@@ -92,8 +96,19 @@ public sealed class IdentityKeyGrain(
         return S.Members.Where(m => m.Key != goldenId).ToImmutableDictionary(StringComparer.Ordinal);
     }
 
+    public async Task ShareAsync(string goldenId)
+    {
+        if (S.Owner != goldenId && S.Members.Count < MemberLimit && S.Members.TryAdd(goldenId, ""))
+        {
+            await this.WriteOrForgetAsync(state);
+        }
+    }
+
+    public Task<ImmutableArray<string>> SharersAsync() => Task.FromResult(S.Members.Keys.Order(StringComparer.Ordinal).ToImmutableArray());
+
+    /// <summary>Everyone carrying the key: its owner and those sharing it (strong), or its members (weak).</summary>
     public Task<ImmutableArray<string>> MembersAsync() =>
-        Task.FromResult(S.Owner is { } owner ? [owner] : S.Members.Keys.Order(StringComparer.Ordinal).ToImmutableArray());
+        Task.FromResult((S.Owner is { } owner ? [owner] : Enumerable.Empty<string>()).Concat(S.Members.Keys.Order(StringComparer.Ordinal)).ToImmutableArray());
 }
 
 [GenerateSerializer, Alias("RetailSync.Customers.IdentityKeyState")]
@@ -101,6 +116,6 @@ public sealed class IdentityKeyState
 {
     [Id(0)] public string? Owner { get; set; }
 
-    /// <summary>Weak keys: golden id → normalised last name.</summary>
+    /// <summary>Weak keys: golden id → normalised <c>last|first</c> name. Strong keys: customers sharing the key without owning it.</summary>
     [Id(1)] public Dictionary<string, string> Members { get; set; } = new(StringComparer.Ordinal);
 }

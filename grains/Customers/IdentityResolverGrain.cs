@@ -116,6 +116,17 @@ public sealed class IdentityResolverGrain : Grain, IIdentityResolverGrain
     /// <summary>A shared inbox with two names: the record becomes its own customer, and a steward is asked.</summary>
     private async Task<Resolution> SeparateAsync(string tenant, SourceRecord record, List<MatchKey> strong, LinkResult conflict)
     {
+        // Someone else of this inbox may have their own customer already (found by a differently typed first name): try them.
+        var email = strong.First(k => k.Kind == MatchKeys.Email);
+        foreach (var sharer in await Key(tenant, email).SharersAsync())
+        {
+            var tried = await LinkFollowingAsync(tenant, sharer, record, new MatchEvidence(MatchRules.SharedKey(MatchKeys.Email), MatchKeys.Email), false);
+            if (tried.Status == LinkStatus.Linked)
+            {
+                return new(tried.GoldenId, "linked", $"linked by {MatchRules.SharedKey(MatchKeys.Email)} to another person of a shared inbox");
+            }
+        }
+
         var fresh = GoldenIds.New();
         var own = strong.Where(k => k.Kind != MatchKeys.Email).ToList();
         var owner = own.Count == 0 ? fresh : await Key(tenant, own[0]).ClaimAsync(fresh);
@@ -128,6 +139,7 @@ public sealed class IdentityResolverGrain : Grain, IIdentityResolverGrain
 
         await Customer(tenant, fresh).LinkAsync(record, new MatchEvidence(MatchRules.SharedEmailNamesDiffer, MatchKeys.Email), true);
         await Task.WhenAll(own.Skip(1).Select(k => Key(tenant, k).ClaimAsync(fresh)));
+        await Key(tenant, email).ShareAsync(fresh);
         var (a, b) = Ordered(conflict.GoldenId, fresh);
         await Customer(tenant, a).ProposeCandidateAsync(b, MatchRules.SharedEmailNamesDiffer);
         return new(fresh, "candidate", $"{conflict.Detail}: own customer, merge candidate with {conflict.GoldenId}", [], [conflict.GoldenId]);
@@ -166,14 +178,14 @@ public sealed class IdentityResolverGrain : Grain, IIdentityResolverGrain
 
     private async Task<ImmutableArray<string>> WeakEvidenceAsync(string tenant, string target, ImmutableArray<MatchKey> keys, SourceRecord record)
     {
-        var last = MatchKeys.NormaliseName(record.Field(CustomerFields.LastName)) ?? "";
+        var name = MatchRules.NameKey(record.Field(CustomerFields.FirstName), record.Field(CustomerFields.LastName));
         var candidates = ImmutableArray.CreateBuilder<string>();
         foreach (var key in keys.Where(k => !k.Strong))
         {
-            var others = await Key(tenant, key).JoinAsync(target, last);
-            foreach (var (other, otherLast) in others)
+            var others = await Key(tenant, key).JoinAsync(target, name);
+            foreach (var (other, otherName) in others)
             {
-                if (MatchRules.WeakRule(key, last.Length == 0 ? null : last, otherLast.Length == 0 ? null : otherLast) is not { } rule)
+                if (MatchRules.WeakRule(key, name, otherName) is not { } rule)
                 {
                     continue;
                 }

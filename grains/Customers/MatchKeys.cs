@@ -214,7 +214,7 @@ public static class MatchRules
 {
     public const string NewCustomer = "new customer";
     public const string SharedEmailNamesDiffer = "shared email, first names differ";
-    public const string PhoneAndLastName = "same phone and last name";
+    public const string PhoneAndLastName = "same phone and name";
     public const string AddressAndName = "same billing address and name";
     public const string StewardApproved = "approved by a data steward";
 
@@ -241,13 +241,30 @@ public static class MatchRules
         return Distance(x, y) <= (Math.Min(x.Length, y.Length) >= 6 ? 2 : 1);
     }
 
-    /// <summary>Weak evidence between two golden customers, or null. A household phone alone never merges.</summary>
-    public static string? WeakRule(MatchKey key, string? lastNameA, string? lastNameB) => key.Kind switch
+    /// <summary>The name part a weak key's members are compared on: <c>last|first</c>, normalised.</summary>
+    public static string NameKey(string? firstName, string? lastName) => $"{MatchKeys.NormaliseName(lastName)}|{MatchKeys.NormaliseName(firstName)}";
+
+    /// <summary>
+    /// Weak evidence between two golden customers (their <see cref="NameKey"/>s), or null. A phone shared by a
+    /// household (same last name, other first names) is no evidence at all; nothing weak ever merges.
+    /// </summary>
+    public static string? WeakRule(MatchKey key, string nameA, string nameB)
     {
-        MatchKeys.Phone when lastNameA is not null && lastNameA == lastNameB => PhoneAndLastName,
-        MatchKeys.Address => AddressAndName,
-        _ => null,
-    };
+        var (lastA, firstA) = Split(nameA);
+        var (lastB, firstB) = Split(nameB);
+        return key.Kind switch
+        {
+            MatchKeys.Phone when lastA.Length > 0 && lastA == lastB && firstA.Length > 0 && firstB.Length > 0 && FirstNamesCompatible(firstA, firstB) => PhoneAndLastName,
+            MatchKeys.Address => AddressAndName,
+            _ => null,
+        };
+
+        static (string Last, string First) Split(string name)
+        {
+            var bar = name.IndexOf('|', StringComparison.Ordinal);
+            return bar < 0 ? (name, "") : (name[..bar], name[(bar + 1)..]);
+        }
+    }
 
     /// <summary>Optimal string alignment distance (Damerau–Levenshtein with adjacent transpositions).</summary>
     public static int Distance(string a, string b)

@@ -22,6 +22,8 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
         {
             case ("erp", "submitOrder"):
                 return "erp:submitOrder";
+            case ("erp", "customer"):
+                return "erp:customer";
             case ("crm", "context"):
                 return "crm:context";
             case ("crm", "upsert"):
@@ -48,6 +50,7 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
             return BatchGroup(commands[0]) switch
             {
                 "erp:submitOrder" => await SubmitOrdersAsync([.. commands.Select(Read<ErpOrderSubmission>)], cancellationToken),
+                "erp:customer" => await CustomersAsync([.. commands.Select(Read<ErpCustomer>)], cancellationToken),
                 "crm:context" => await ContextsAsync([.. commands.Select(Read<string>)], cancellationToken),
                 { } crm when crm.StartsWith("crm:upsert:", StringComparison.Ordinal) => await UpsertAsync([.. commands.Select(Read<CrmUpsert>)], cancellationToken),
                 _ => throw new InvalidOperationException("not a batch: " + string.Join(", ", commands.Select(c => c.Operation).Distinct())),
@@ -88,6 +91,15 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
         }
 
         return [.. outcomes.Select(o => o!)];
+    }
+
+    /// <summary>Golden customers to the ERP: one batched upsert (idempotent by customer number), one outcome each, in order.</summary>
+    private async Task<IReadOnlyList<BatchOutcome>> CustomersAsync(IReadOnlyList<ErpCustomer> customers, CancellationToken cancellationToken)
+    {
+        var results = await erp.UpsertCustomersAsync(customers, cancellationToken);
+        return [.. results.Select(r => r.Customer is { } c
+            ? new BatchOutcome(new($"customer {c.Number}", c.Number, c.Blocked), null)
+            : new BatchOutcome(null, r.Error))];
     }
 
     /// <summary>Many customers' CRM context in one query per hundred emails (SOQL <c>IN</c>).</summary>

@@ -28,6 +28,7 @@ public sealed partial class SalesforceSimulator
 
     private readonly object gate = new();
     private readonly Dictionary<string, Dictionary<string, JsonObject>> records = [];
+    private readonly Dictionary<(string SObject, string Field), Dictionary<string, string>> indexes = [];
     private readonly Dictionary<string, List<JsonObject>> cursors = [];
     private readonly List<(string SObject, string Field, string Message)> validationRules = [];
     private long sequence;
@@ -43,6 +44,7 @@ public sealed partial class SalesforceSimulator
         lock (gate)
         {
             records.Clear();
+            indexes.Clear();
             cursors.Clear();
             validationRules.Clear();
             ApiUsage = 0;
@@ -149,13 +151,17 @@ public sealed partial class SalesforceSimulator
             }
 
             var table = Table(sObject);
-            var staged = new Dictionary<string, JsonObject>(table.ToDictionary(kv => kv.Key, kv => (JsonObject)kv.Value.DeepClone()));
+            var index = ExternalIndex(sObject, externalIdField);
+            // Only the records this request touches are staged (copies), so allOrNone can drop them all.
+            var staged = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+            var stagedByKey = new Dictionary<string, string>(StringComparer.Ordinal);
             var results = new JsonArray();
             var failed = false;
             foreach (var record in inputs)
             {
                 var key = record[externalIdField]?.ToString();
-                var existing = key is null ? null : staged.Values.FirstOrDefault(r => r[externalIdField]?.ToString() == key);
+                var existingId = key is null ? null : stagedByKey.TryGetValue(key, out var s) ? s : index.GetValueOrDefault(key);
+                var existing = existingId is null ? null : staged.TryGetValue(existingId, out var mine) ? mine : table[existingId];
                 var merged = existing is null ? new JsonObject() : (JsonObject)existing.DeepClone();
                 foreach (var (field, value) in record)
                 {
@@ -184,6 +190,7 @@ public sealed partial class SalesforceSimulator
                 merged["Id"] = id;
                 merged["LastModifiedDate"] = DateTimeOffset.UtcNow.ToString("O");
                 staged[id] = merged;
+                stagedByKey[key!] = id;
                 results.Add(new JsonObject { ["id"] = id, ["success"] = true, ["errors"] = new JsonArray(), ["created"] = created });
             }
 
@@ -198,10 +205,14 @@ public sealed partial class SalesforceSimulator
             }
             else
             {
-                table.Clear();
                 foreach (var (id, r) in staged)
                 {
                     table[id] = r;
+                }
+
+                foreach (var (key, id) in stagedByKey)
+                {
+                    index[key] = id;
                 }
             }
 
@@ -242,6 +253,7 @@ public sealed partial class SalesforceSimulator
             }
 
             Table(sObject)[id] = record;
+            Changed(sObject);
             return Results.Json(new { id, success = true, errors = Array.Empty<object>() }, statusCode: 201);
         }
     }
@@ -278,6 +290,7 @@ public sealed partial class SalesforceSimulator
 
             merged["LastModifiedDate"] = DateTimeOffset.UtcNow.ToString("O");
             Table(sObject)[id] = merged;
+            Changed(sObject);
             return Results.StatusCode(204);
         }
     }
@@ -376,6 +389,37 @@ public sealed partial class SalesforceSimulator
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// External id value → record id for one field of one table, built on first use and kept by upserts; any
+    /// other write to the table drops it (rare in the sandbox), so a scan of the table happens once, not per record.
+    /// </summary>
+    private Dictionary<string, string> ExternalIndex(string sObject, string field)
+    {
+        if (!indexes.TryGetValue((sObject, field), out var index))
+        {
+            index = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (id, record) in Table(sObject))
+            {
+                if (record[field]?.ToString() is { } value)
+                {
+                    index.TryAdd(value, id);
+                }
+            }
+
+            indexes[(sObject, field)] = index;
+        }
+
+        return index;
+    }
+
+    private void Changed(string sObject)
+    {
+        foreach (var key in indexes.Keys.Where(k => k.SObject == sObject).ToList())
+        {
+            indexes.Remove(key);
+        }
     }
 
     private Dictionary<string, JsonObject> Table(string sObject)

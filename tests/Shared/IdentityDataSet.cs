@@ -72,13 +72,13 @@ public static class IdentityDataSet
 
             if (f.Random.Double() < 0.6)
             {
-                // One contact in a hundred was entered with a work address and no loyalty id: the hard case.
+                // One contact in a hundred was entered with a work address: without a loyalty id, only weak evidence is left.
                 var work = f.Random.Double() < 0.01;
                 records.Add(new(person.Id, new SourceRecord(CustomerSources.Crm, $"003{person.Id:D12}", At(), Fields(
                     (CustomerFields.FirstName, Typo(f, person.First)), (CustomerFields.LastName, Typo(f, person.Last)),
                     (CustomerFields.Email, work ? $"{person.First}.{person.Last}@work{person.Id}.example.org".ToLowerInvariant() : Noisy(f, person.Email)),
                     (CustomerFields.Phone, $"+1 {person.Phone[..3]} {person.Phone[3..6]} {person.Phone[6..]}"), (CustomerFields.CountryCode, "US"),
-                    (CustomerFields.LoyaltyId, work ? null : person.Loyalty), (CustomerFields.Segment, f.PickRandom("VIP", "Regular", "New")),
+                    (CustomerFields.LoyaltyId, person.Loyalty), (CustomerFields.Segment, f.PickRandom("VIP", "Regular", "New")),
                     (CustomerFields.Consent, f.PickRandom("SUBSCRIBED", "UNSUBSCRIBED")), (CustomerFields.Owner, $"005{f.Random.Number(1, 40):D12}")))));
             }
 

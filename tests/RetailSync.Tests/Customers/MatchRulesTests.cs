@@ -75,13 +75,15 @@ public sealed class MatchRulesTests
         Assert.Equal(fit, MatchRules.FirstNamesCompatible(a, b));
 
     [Fact]
-    public void a_household_phone_is_only_a_candidate_with_the_same_last_name_and_never_a_merge()
+    public void a_household_phone_is_no_evidence_and_the_same_name_on_a_phone_is_only_a_candidate()
     {
         var phone = new MatchKey(MatchKeys.Phone, "+49301234567");
         Assert.False(phone.Strong);
-        Assert.Equal(MatchRules.PhoneAndLastName, MatchRules.WeakRule(phone, "schmidt", "schmidt"));
-        Assert.Null(MatchRules.WeakRule(phone, "schmidt", "meyer"));
-        Assert.Null(MatchRules.WeakRule(phone, null, "schmidt"));
+        Assert.Equal(MatchRules.PhoneAndLastName, MatchRules.WeakRule(phone, MatchRules.NameKey("Jon", "Schmidt"), MatchRules.NameKey("John", "SCHMIDT")));
+        Assert.Null(MatchRules.WeakRule(phone, MatchRules.NameKey("Anna", "Schmidt"), MatchRules.NameKey("Peter", "Schmidt")));
+        Assert.Null(MatchRules.WeakRule(phone, MatchRules.NameKey("Anna", "Schmidt"), MatchRules.NameKey("Anna", "Meyer")));
+        Assert.Null(MatchRules.WeakRule(phone, MatchRules.NameKey(null, "Schmidt"), MatchRules.NameKey("Anna", "Schmidt")));
+        Assert.Equal(MatchRules.AddressAndName, MatchRules.WeakRule(new MatchKey(MatchKeys.Address, "1 main st|10115|DE|schmidt|anna"), "schmidt|anna", "schmidt|anna"));
     }
 
     [Fact]
