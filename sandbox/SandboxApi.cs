@@ -78,8 +78,25 @@ public static class SandboxApi
         MapShopify(group.MapGroup("/shopify"), shopify, traffic.Shopify);
         MapSalesforce(group.MapGroup("/salesforce"), salesforce, traffic.Salesforce);
         MapBusinessCentral(group.MapGroup("/bc"), bc, traffic.BusinessCentral);
-        Erp.ErpCallbacks.MapErp(group.MapGroup("/erp"), bc, app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>());
+        var configuration = app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>();
+        Erp.ErpCallbacks.MapErp(group.MapGroup("/erp"), bc, configuration);
+        var server = app.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>();
+        Erp.ErpCallbacks.ReportAvailability(bc, configuration, () => OwnAddress(server));
         return app;
+    }
+
+    /// <summary>This host's own HTTP address (a wildcard listen address becomes loopback).</summary>
+    private static string? OwnAddress(Microsoft.AspNetCore.Hosting.Server.IServer server)
+    {
+        var address = server.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses
+            .FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase));
+        if (address is null)
+        {
+            return null;
+        }
+
+        var uri = new Uri(address.Replace("://+", "://127.0.0.1", StringComparison.Ordinal).Replace("://*", "://127.0.0.1", StringComparison.Ordinal));
+        return uri.Host is "0.0.0.0" or "[::]" or "::" ? $"{uri.Scheme}://127.0.0.1:{uri.Port}" : $"{uri.Scheme}://{uri.Authority}";
     }
 
     private static void MapShopify(RouteGroupBuilder shopify, ShopifySimulator simulator, SystemTraffic traffic)

@@ -41,9 +41,44 @@ public interface ISkuGrain : IGrainWithStringKey
     [Alias("RepairDrift")]
     Task RepairDriftAsync(string shop, string locationId, int found);
 
+    /// <summary>
+    /// Reserves an order's quantity of this SKU against its available-to-sell (the ERP's figures and pending
+    /// restocks, less open reservations). Short: the order waits in this SKU's backorder queue and is told
+    /// (<see cref="Orders.IOrderGrain.StockReservedAsync"/>) when stock comes, first come first served.
+    /// Untracked: the ERP never gave a figure for this SKU, so there is nothing to guard. Idempotent per order.
+    /// </summary>
+    [Alias("Reserve")]
+    Task<string> ReserveAsync(string orderKey, int quantity);
+
+    /// <summary>
+    /// The ERP booked the order at <paramref name="erpTime"/> (its clock): the reservation ends with the first ERP
+    /// figure dated at or after that time, which counts the order (now, if one came already).
+    /// </summary>
+    [Alias("Allocated")]
+    Task AllocatedAsync(string orderKey, DateTimeOffset erpTime);
+
+    /// <summary>The order was rejected or cancelled: its reservation (or backorder) ends now.</summary>
+    [Alias("Release")]
+    Task ReleaseAsync(string orderKey);
+
     [Alias("Get")]
     Task<SkuView?> GetAsync();
 }
+
+public static class ReservationResult
+{
+    public const string Reserved = "Reserved";
+    public const string Short = "Short";
+    public const string Untracked = "Untracked";
+}
+
+/// <summary>An order's hold on a SKU's stock until the ERP's figures count it.</summary>
+[GenerateSerializer, Immutable, Alias("RetailSync.Inventory.StockReservation")]
+public sealed record StockReservation(
+    [property: Id(0)] string OrderKey,
+    [property: Id(1)] int Quantity,
+    [property: Id(2)] DateTimeOffset At,
+    [property: Id(3)] DateTimeOffset? AllocatedAt = null);
 
 /// <summary>What RetailSync last wrote to Shopify for one shop's inventory item at one Shopify location.</summary>
 [GenerateSerializer, Immutable, Alias("RetailSync.Inventory.ShopifyPush")]
@@ -88,7 +123,10 @@ public sealed record SkuView(
     [property: Id(7)] ImmutableDictionary<string, string>? ShopifyItems = null,
     [property: Id(8)] ImmutableArray<ShopifyPush> Pushed = default,
     [property: Id(9)] int Writes = 0,
-    [property: Id(10)] int Echoes = 0);
+    [property: Id(10)] int Echoes = 0,
+    [property: Id(11)] ImmutableArray<StockReservation> Reservations = default,
+    [property: Id(12)] ImmutableArray<StockReservation> Backorders = default,
+    [property: Id(13)] decimal AvailableToSell = 0);
 
 /// <summary>The SKUs a retailer's grains know (<c>{tenant}</c>): what an ERP without stock callbacks is polled for.</summary>
 [Alias("RetailSync.Inventory.ISkuDirectoryGrain")]

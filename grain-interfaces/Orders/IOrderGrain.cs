@@ -39,6 +39,14 @@ public interface IOrderGrain : IGrainWithStringKey
     [Alias("Get")]
     Task<OrderView?> GetAsync();
 
+    /// <summary>Reserves the order's SKUs (sent to itself after the delivery is recorded); the ERP submission waits for it.</summary>
+    [Orleans.Concurrency.OneWay, Alias("ReserveStock")]
+    Task ReserveStockAsync();
+
+    /// <summary>A SKU's backorder queue reached this order: its quantity is reserved now.</summary>
+    [Orleans.Concurrency.OneWay, Alias("StockReserved")]
+    Task StockReservedAsync(string sku);
+
     /// <summary>Resolves the buyer to a golden customer (sent to itself after the delivery is recorded).</summary>
     [Orleans.Concurrency.OneWay, Alias("ResolveBuyer")]
     Task ResolveBuyerAsync();

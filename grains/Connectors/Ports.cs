@@ -31,6 +31,12 @@ public interface IShopifyAdmin
     /// <summary>The <c>available</c> quantity Shopify holds for an inventory item at a location; null when it is not stocked there.</summary>
     Task<int?> GetAvailableAsync(string shop, string inventoryItemId, string locationId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Sets many items' available quantities in one <c>inventorySetQuantities</c> (atomic): true when applied; false
+    /// when Shopify refused any item (a stale compare value), in which case nothing was applied.
+    /// </summary>
+    Task<bool> SetAvailableManyAsync(string shop, IReadOnlyList<InventoryLevelSet> levels, string idempotencyKey, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<ShopifyRefundSummary>> GetRefundsAsync(string shop, string orderId, CancellationToken cancellationToken = default);
 
     Task<OrdersPage> ListOrdersUpdatedSinceAsync(string shop, DateTimeOffset since, string? after, int first = 100, CancellationToken cancellationToken = default);
@@ -124,3 +130,6 @@ public static class ErpStatuses
 public sealed record ErpBatchResult(string ExternalDocumentNumber, ErpSalesOrderRef? Order, ConnectorException? Error);
 
 public sealed record ErpCreditMemo(string ExternalDocumentNumber, string CustomerNumber, DateOnly Date, IReadOnlyList<ErpLine> Lines);
+
+/// <summary>One item's level in a batched inventory set: the target and the value we last gave Shopify (null: no check).</summary>
+public sealed record InventoryLevelSet(string InventoryItemId, string LocationId, int Quantity, int? ChangeFrom);

@@ -23,6 +23,25 @@ public sealed class InventoryOptions
     /// <summary>How often every linked SKU's Shopify levels are compared with the ERP's figures and repaired. Zero: never.</summary>
     public TimeSpan DriftCheckPeriod { get; set; }
 
+    /// <summary>
+    /// What the oversell guard does with an order whose quantity exceeds a SKU's available-to-sell:
+    /// <c>Backorder</c> (the order is Backordered and waits for stock, first come first served) or
+    /// <c>Exception</c> (it waits for an operator, whose retry submits it anyway).
+    /// </summary>
+    public string Oversell { get; set; } = OversellActions.Backorder;
+
+    /// <summary>
+    /// An order the ERP booked keeps its reservation until the ERP's next figure counts it, or at most this long
+    /// (an ERP that reports stock counts but not what it promised would otherwise hold the stock forever).
+    /// </summary>
+    public TimeSpan AllocationGrace { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The ERP location a polled figure is recorded under (Tryton: the warehouse read, <c>WH</c>).</summary>
     public string PollLocation { get; set; } = "WH";
+}
+
+public static class OversellActions
+{
+    public const string Backorder = "Backorder";
+    public const string Exception = "Exception";
 }

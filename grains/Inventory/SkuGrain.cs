@@ -22,6 +22,7 @@ public sealed class SkuGrain(
     TimeProvider clock) : Grain, ISkuGrain, ICommandOwner
 {
     private IGrainTimer? push;
+    private DateTimeOffset pushDue;
 
     private SkuState S => state.State;
 
@@ -46,18 +47,143 @@ public sealed class SkuGrain(
 
             S.Locations[change.Location] = new LocationStock(change.Location, change.OnHand, change.Version, change.OccurredAt);
             S.LastErpUpdateAt = delivery.ReceivedAt;
-            // The ERP's figure for this location now includes what was restocked there before it.
+            // The ERP's figure for this location now includes what was restocked there before it,
+            // and the orders it had allocated before it.
             S.PendingRestocks.RemoveAll(r => (r.Location ?? change.Location) == change.Location && r.At <= change.OccurredAt);
+            foreach (var counted in S.Reservations.Values.Where(r => r.AllocatedAt <= change.OccurredAt).ToList())
+            {
+                S.Reservations.Remove(counted.OrderKey);
+            }
+
             return IntakeOutcome.Applied;
         }, outcome => outcome == IntakeOutcome.Stale
             ? $"{change.Location}: version {change.Version} is not newer than applied {S.Locations[change.Location].Version}"
             : $"{change.Location}: on hand {change.OnHand} (version {change.Version})");
         if (outcome == IntakeOutcome.Applied)
         {
+            await GrantBackordersAsync();
             SchedulePush(options.Value.PushDelay);
         }
 
         return outcome;
+    }
+
+    /// <summary>Available-to-sell over every ERP location: figures and pending restocks, less open reservations.</summary>
+    private decimal AvailableToSell =>
+        S.Locations.Values.Sum(l => decimal.Floor(l.OnHand)) + S.PendingRestocks.Sum(r => r.Quantity) - OpenReservations.Sum(r => r.Quantity);
+
+    /// <summary>Reservations still holding stock: not booked by the ERP yet, or booked within <see cref="InventoryOptions.AllocationGrace"/>.</summary>
+    private IEnumerable<StockReservation> OpenReservations
+    {
+        get
+        {
+            var cutoff = clock.GetUtcNow() - options.Value.AllocationGrace;
+            return S.Reservations.Values.Where(r => r.AllocatedAt is null || r.AllocatedAt > cutoff);
+        }
+    }
+
+    public async Task<string> ReserveAsync(string orderKey, int quantity)
+    {
+        if (S.Reservations.ContainsKey(orderKey))
+        {
+            return ReservationResult.Reserved;
+        }
+
+        if (S.Backorders.Any(b => b.OrderKey == orderKey))
+        {
+            return ReservationResult.Short;
+        }
+
+        if (S.Locations.Count == 0)
+        {
+            // No ERP figure yet: nothing known to guard (the ERP itself decides when the order comes).
+            return ReservationResult.Untracked;
+        }
+
+        var now = clock.GetUtcNow();
+        var available = AvailableToSell;
+        // First come, first served: nobody overtakes an order already waiting.
+        if (S.Backorders.Count == 0 && available >= quantity)
+        {
+            S.Reservations[orderKey] = new StockReservation(orderKey, quantity, now);
+            S.Journal.Record(now, "reserved", $"{quantity} for order {orderKey} ({available - quantity} left to sell)", orderKey);
+            await this.WriteOrForgetAsync(state);
+            SchedulePush(options.Value.PushDelay);
+            return ReservationResult.Reserved;
+        }
+
+        S.Backorders.Add(new StockReservation(orderKey, quantity, now));
+        S.Journal.Record(now, "backordered", $"{quantity} for order {orderKey}: only {Math.Max(0, available)} to sell; waits for stock ({S.Backorders.Count} waiting)", orderKey);
+        await this.WriteOrForgetAsync(state);
+        return ReservationResult.Short;
+    }
+
+    public async Task AllocatedAsync(string orderKey, DateTimeOffset erpTime)
+    {
+        if (!S.Reservations.TryGetValue(orderKey, out var reservation) || reservation.AllocatedAt is not null)
+        {
+            return;
+        }
+
+        if (S.Locations.Values.Any(l => l.At >= erpTime))
+        {
+            // The ERP reported after it booked the order (its report can overtake its answer to us): counted already.
+            S.Reservations.Remove(orderKey);
+            S.Journal.Record(clock.GetUtcNow(), "allocated", $"order {orderKey}: booked by the ERP and counted in its figure", orderKey);
+            await this.WriteOrForgetAsync(state);
+            await GrantBackordersAsync();
+            SchedulePush(options.Value.PushDelay);
+            return;
+        }
+
+        S.Reservations[orderKey] = reservation with { AllocatedAt = erpTime };
+        // Ended by grace if no figure comes: drop what expired and show Shopify the result then.
+        foreach (var expired in S.Reservations.Values.Except(OpenReservations).ToList())
+        {
+            S.Reservations.Remove(expired.OrderKey);
+        }
+
+        await this.WriteOrForgetAsync(state);
+        SchedulePush(options.Value.AllocationGrace);
+    }
+
+    public async Task ReleaseAsync(string orderKey)
+    {
+        var released = S.Reservations.Remove(orderKey) | S.Backorders.RemoveAll(b => b.OrderKey == orderKey) > 0;
+        if (released)
+        {
+            S.Journal.Record(clock.GetUtcNow(), "released", $"order {orderKey} holds nothing any more", orderKey);
+            await this.WriteOrForgetAsync(state);
+            await GrantBackordersAsync();
+            SchedulePush(options.Value.PushDelay);
+        }
+    }
+
+    /// <summary>Stock came (or a hold ended): waiting orders get it in the order they came, each told once.</summary>
+    private async Task GrantBackordersAsync()
+    {
+        var granted = new List<StockReservation>();
+        while (S.Backorders.Count > 0 && AvailableToSell >= S.Backorders[0].Quantity)
+        {
+            var next = S.Backorders[0];
+            S.Backorders.RemoveAt(0);
+            S.Reservations[next.OrderKey] = next with { At = clock.GetUtcNow() };
+            granted.Add(next);
+        }
+
+        if (granted.Count == 0)
+        {
+            return;
+        }
+
+        S.Journal.Record(clock.GetUtcNow(), "reserved", $"stock came for {granted.Count} waiting order(s): {string.Join(", ", granted.Select(g => g.OrderKey))}", null);
+        await this.WriteOrForgetAsync(state);
+        var sku = EntityKeys.Split(this.GetPrimaryKeyString()).Id;
+        foreach (var order in granted)
+        {
+            // One-way: an order that misses it asks again when it resumes (its reservation call answers Reserved).
+            GrainFactory.GetGrain<IOrderGrain>(order.OrderKey).StockReservedAsync(sku).Ignore();
+        }
     }
 
     public async Task RestockedAsync(string key, int quantity, string? location)
@@ -72,6 +198,7 @@ public sealed class SkuGrain(
         S.PendingRestocks.Add(new PendingRestock(key, quantity, location, now));
         S.Journal.Record(now, "restock", $"{quantity} taken back{(location is null ? "" : $" at {location}")} ({key}), until the ERP's next figure counts them", key);
         await this.WriteOrForgetAsync(state);
+        await GrantBackordersAsync();
         SchedulePush(options.Value.PushDelay);
     }
 
@@ -138,10 +265,12 @@ public sealed class SkuGrain(
         Targets().Where(t => !S.Pushed.TryGetValue(PushKey(t.Shop, t.Location), out var last) || last.Available != t.Available);
 
     /// <summary>What each shop's item should show per Shopify location: the ERP's on hand there plus restocks it has not counted yet.</summary>
+    /// <remarks>Open reservations are taken from the locations in their configured order: Shopify never shows stock already promised, nor less than zero.</remarks>
     private IEnumerable<(string Shop, string Item, string Location, int Available)> Targets()
     {
         foreach (var (shop, item) in S.ShopifyItems)
         {
+            var reserved = OpenReservations.Sum(r => r.Quantity);
             foreach (var (erpLocation, shopifyLocation) in options.Value.Locations)
             {
                 if (!S.Locations.TryGetValue(erpLocation, out var stock))
@@ -150,7 +279,10 @@ public sealed class SkuGrain(
                 }
 
                 var restocked = S.PendingRestocks.Where(r => (r.Location ?? erpLocation) == erpLocation).Sum(r => r.Quantity);
-                yield return (shop, item, shopifyLocation, (int)Math.Max(0, decimal.Floor(stock.OnHand) + restocked));
+                var here = (int)Math.Max(0, decimal.Floor(stock.OnHand) + restocked);
+                var taken = Math.Min(here, reserved);
+                reserved -= taken;
+                yield return (shop, item, shopifyLocation, here - taken);
             }
         }
     }
@@ -159,8 +291,17 @@ public sealed class SkuGrain(
 
     private void SchedulePush(TimeSpan delay)
     {
-        // Coalescing: one timer per activation; changes inside its delay ride on the same write.
-        push ??= this.RegisterGrainTimer(async () =>
+        // Coalescing: one timer per activation; changes inside its delay ride on the same write. A sooner
+        // push replaces a later one (a grace period's timer must not hold back a stock change).
+        var due = clock.GetUtcNow() + delay;
+        if (push is not null && pushDue <= due)
+        {
+            return;
+        }
+
+        push?.Dispose();
+        pushDue = due;
+        push = this.RegisterGrainTimer(async () =>
         {
             push?.Dispose();
             push = null;
@@ -280,7 +421,7 @@ public sealed class SkuGrain(
 
     public Task<SkuView?> GetAsync()
     {
-        if (S.Locations.Count == 0 && S.PendingRestocks.Count == 0 && S.ShopifyItems.Count == 0)
+        if (S.Locations.Count == 0 && S.PendingRestocks.Count == 0 && S.ShopifyItems.Count == 0 && S.Backorders.Count == 0)
         {
             return Task.FromResult<SkuView?>(null);
         }
@@ -288,7 +429,8 @@ public sealed class SkuGrain(
         var (tenant, sku) = EntityKeys.Split(this.GetPrimaryKeyString());
         return Task.FromResult<SkuView?>(new SkuView(tenant, sku, [.. S.Locations.Values.OrderBy(l => l.Location, StringComparer.Ordinal)], [.. S.PendingRestocks],
             S.Locations.Values.Sum(l => l.OnHand) + S.PendingRestocks.Sum(r => r.Quantity), S.LastErpUpdateAt, [.. S.Journal.Timeline],
-            S.ShopifyItems.ToImmutableDictionary(), [.. S.Pushed.Values], S.Writes, S.Echoes));
+            S.ShopifyItems.ToImmutableDictionary(), [.. S.Pushed.Values], S.Writes, S.Echoes,
+            [.. S.Reservations.Values.OrderBy(r => r.At)], [.. S.Backorders], AvailableToSell));
     }
 }
 
@@ -318,4 +460,10 @@ public sealed class SkuState
 
     /// <summary>Pending write → when the ERP made the change it shows (inventory freshness).</summary>
     [Id(11)] public Dictionary<string, DateTimeOffset> ShowsErpChangeOf { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Order key → its open reservation of this SKU.</summary>
+    [Id(12)] public Dictionary<string, StockReservation> Reservations { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Orders waiting for stock, first come first served.</summary>
+    [Id(13)] public List<StockReservation> Backorders { get; set; } = [];
 }

@@ -72,7 +72,15 @@ public sealed partial class OutboundDispatcherGrain(
                 recent.Remove(item.Key);
                 var work = new Work(item, OutboundExecutor.BatchGroup(item.Command));
                 known[item.Key] = work;
-                ready.AddLast(work);
+                if (OutboundExecutor.Urgent(item.Command))
+                {
+                    // What the storefront may sell goes before tags and notes queued behind a burst of orders.
+                    ready.AddFirst(work);
+                }
+                else
+                {
+                    ready.AddLast(work);
+                }
             }
         }
 
@@ -144,7 +152,7 @@ public sealed partial class OutboundDispatcherGrain(
         var batch = new List<Work> { first.Value };
         if (first.Value.Group is { } group)
         {
-            var limit = Math.Max(1, options.Value.BatchSize);
+            var limit = Math.Max(1, options.Value.BatchSizeFor(this.GetPrimaryKeyString()));
             var node = ready.First;
             for (var scanned = 0; node is not null && batch.Count < limit && scanned < BatchScan; scanned++)
             {

@@ -16,6 +16,9 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
     /// The batch a command can share one vendor call with (same value: same call), or null when it
     /// goes alone: ERP order submissions ($batch) and CRM upserts of one object and external id (collections).
     /// </summary>
+    /// <summary>Commands that jump their system's queue: Shopify's inventory levels (a stale level is an oversell).</summary>
+    public static bool Urgent(OutboundCommand command) => command is { System: "shopify", Operation: "inventorySet" };
+
     public static string? BatchGroup(OutboundCommand command)
     {
         switch ((command.System, command.Operation))
@@ -24,6 +27,9 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
                 return "erp:submitOrder";
             case ("erp", "customer"):
                 return "erp:customer";
+            case ("shopify", "inventorySet"):
+                // One inventorySetQuantities per shop carries many items' levels for the cost of one mutation.
+                return "shopify:inventorySet:" + JsonSerializer.Deserialize<ShopifyInventorySet>(command.Payload, Json)!.Shop;
             case ("crm", "context"):
                 return "crm:context";
             case ("crm", "upsert"):
@@ -51,6 +57,7 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
             {
                 "erp:submitOrder" => await SubmitOrdersAsync([.. commands.Select(Read<ErpOrderSubmission>)], cancellationToken),
                 "erp:customer" => await CustomersAsync([.. commands.Select(Read<ErpCustomer>)], cancellationToken),
+                { } inventory when inventory.StartsWith("shopify:inventorySet:", StringComparison.Ordinal) => await InventorySetsAsync(commands, cancellationToken),
                 "crm:context" => await ContextsAsync([.. commands.Select(Read<string>)], cancellationToken),
                 { } crm when crm.StartsWith("crm:upsert:", StringComparison.Ordinal) => await UpsertAsync([.. commands.Select(Read<CrmUpsert>)], cancellationToken),
                 _ => throw new InvalidOperationException("not a batch: " + string.Join(", ", commands.Select(c => c.Operation).Distinct())),
@@ -91,6 +98,36 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
         }
 
         return [.. outcomes.Select(o => o!)];
+    }
+
+    /// <summary>
+    /// Many SKUs' levels in one mutation (atomic in Shopify). Should any item be refused (a compare value gone stale
+    /// because someone changed it in Shopify's admin), nothing was applied: every item runs on its own then, where a
+    /// stale compare value is handled item by item.
+    /// </summary>
+    private async Task<IReadOnlyList<BatchOutcome>> InventorySetsAsync(IReadOnlyList<OutboundCommand> commands, CancellationToken cancellationToken)
+    {
+        var sets = commands.Select(Read<ShopifyInventorySet>).ToList();
+        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', sets.Select(s => s.IdempotencyKey)))))[..32];
+        if (await shopify.SetAvailableManyAsync(sets[0].Shop, [.. sets.Select(s => new InventoryLevelSet(s.InventoryItemId, s.LocationId, s.Quantity, s.ChangeFrom))], key, cancellationToken))
+        {
+            return [.. sets.Select(s => new BatchOutcome(new($"available set to {s.Quantity}", s.InventoryItemId, null), null))];
+        }
+
+        var outcomes = new List<BatchOutcome>(commands.Count);
+        foreach (var command in commands)
+        {
+            try
+            {
+                outcomes.Add(new(await ExecuteAsync(command, cancellationToken), null));
+            }
+            catch (Exception ex)
+            {
+                outcomes.Add(new(null, ex));
+            }
+        }
+
+        return outcomes;
     }
 
     /// <summary>Golden customers to the ERP: one batched upsert (idempotent by customer number), one outcome each, in order.</summary>
@@ -142,9 +179,10 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
         new("salesforce", result.ErrorCode == "UNABLE_TO_LOCK_ROW" ? FailureKind.Transient : FailureKind.Permanent, result.ErrorCode, result.Message ?? "upsert failed");
 
     /// <summary>An order the ERP holds (Tryton: over the credit limit) says why, for the order's timeline.</summary>
+    /// <remarks>The data is the ERP's own time of the order (BC's lastModifiedDateTime), against which its stock figures are dated.</remarks>
     private static CommandResult Submitted(ErpSalesOrderRef order) => order.Status == ErpStatuses.OnHold
         ? new($"sales order {order.Number} on hold: {order.HoldReason}", order.Number, order.Status)
-        : new($"sales order {order.Number} ({order.Status})", order.Number, order.Status);
+        : new($"sales order {order.Number} ({order.Status})", order.Number, order.Status, order.Raw["lastModifiedDateTime"]?.ToString());
 
     private static ConnectorException? MissingSku(ErpOrderSubmission p) =>
         p.Order.Lines.Any(l => string.IsNullOrWhiteSpace(l.Sku))

@@ -19,6 +19,11 @@ public sealed class OutboundOptions
     /// <summary>Commands per vendor call where the vendor batches (Business Central $batch: 100; Salesforce collections: 200).</summary>
     public int BatchSize { get; set; } = 50;
 
+    /// <summary>Per system (<c>erp</c>, <c>crm</c>, <c>shopify</c>) over <see cref="BatchSize"/>; Shopify's inventory sets take up to 250 quantities by default.</summary>
+    public Dictionary<string, int> BatchSizes { get; set; } = new(StringComparer.Ordinal);
+
+    public int BatchSizeFor(string system) => BatchSizes.TryGetValue(system, out var size) ? size : system == "shopify" ? 250 : BatchSize;
+
     /// <summary>How long an order's ERP submission waits for the CRM context of its customer before going without it.</summary>
     public TimeSpan CrmContextWait { get; set; } = TimeSpan.FromSeconds(5);
 

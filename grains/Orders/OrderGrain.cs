@@ -5,6 +5,7 @@ using RetailSync.Connectors;
 using RetailSync.Customers;
 using RetailSync.Erp;
 using RetailSync.Intake;
+using RetailSync.Inventory;
 using RetailSync.Model;
 using RetailSync.Operations;
 using RetailSync.Platform;
@@ -20,6 +21,7 @@ public sealed class OrderGrain(
     [PersistentState("order", StorageNames.State)] IPersistentState<OrderState> state,
     IOutboxIndex outboxIndex,
     IOptions<OutboundOptions> options,
+    IOptions<RetailSync.Inventory.InventoryOptions> inventory,
     TimeProvider clock) : Grain, IOrderGrain, ICommandOwner
 {
     private static readonly TimeSpan DispatchRetry = TimeSpan.FromSeconds(2);
@@ -30,6 +32,7 @@ public sealed class OrderGrain(
     private IGrainTimer? retryTimer;
     private IGrainTimer? contextTimer;
     private bool resolving;
+    private bool reserving;
 
     private OrderState S => state.State;
 
@@ -104,6 +107,12 @@ public sealed class OrderGrain(
                 Enqueue("crm", "context", email, correlationId);
             }
 
+            // The oversell guard: the SKUs are reserved after this write; the ERP submission waits for them.
+            if (order.Lines.Any(l => !string.IsNullOrEmpty(l.Sku) && l.Quantity > 0) && S.StockStatus is null)
+            {
+                S.StockStatus = StockStates.Pending;
+            }
+
             // The buyer's golden customer is resolved after this write, off the webhook's path; the ERP
             // customer is that golden id when it comes in time.
             if (S.GoldenCustomerId is null && CustomerRecords.FromOrder(S.Shop!, order) is not null)
@@ -126,6 +135,14 @@ public sealed class OrderGrain(
             {
                 S.Journal.Record(clock.GetUtcNow(), "decision", $"cancelled in Shopify after shipment ({S.Status}): raised for operations", correlationId);
                 S.CancelAfterShipment = true;
+            }
+            else if (S.StockStatus is StockStates.Pending or StockStates.Short
+                     && S.Outbox.FirstOrDefault(e => e.Command.Operation == "submitOrder" && e.EndedAt is null) is { Sent: false } waiting)
+            {
+                // Never sent: the ERP has nothing to cancel, and the stock it waited for goes to the next order.
+                S.Outbox.Remove(waiting);
+                Fire(OrderTrigger.Cancel, "cancelled in Shopify while waiting for stock: never sent to the ERP");
+                Propagate(correlationId);
             }
             else
             {
@@ -206,6 +223,7 @@ public sealed class OrderGrain(
             await this.WriteOrForgetAsync(state);
         }
 
+        await TellSkusAsync();
         if (!Unfinished)
         {
             indexed = false;
@@ -219,6 +237,13 @@ public sealed class OrderGrain(
             resolving = true;
             this.AsReference<IOrderGrain>().ResolveBuyerAsync().Ignore();
         }
+
+        if (S.StockStatus == StockStates.Pending && !reserving)
+        {
+            reserving = true;
+            this.AsReference<IOrderGrain>().ReserveStockAsync().Ignore();
+        }
+
 
         // One command in flight per system keeps each system's changes in order.
         var heads = S.Outbox.Where(e => e.EndedAt is null).GroupBy(e => e.Command.System).Select(g => g.First())
@@ -238,6 +263,12 @@ public sealed class OrderGrain(
     /// </summary>
     private bool WaitsForCrmContext(OutboxEntry entry)
     {
+        if (entry.Command.Operation == "submitOrder" && S.StockStatus is StockStates.Pending or StockStates.Short)
+        {
+            // The oversell guard has no deadline: an order never reaches the ERP past zero without a decision.
+            return true;
+        }
+
         if (entry.Command.Operation != "submitOrder"
             || (S.Outbox.FirstOrDefault(e => e.Command.Operation == "context") is not { EndedAt: null } && !S.IdentityPending))
         {
@@ -264,6 +295,119 @@ public sealed class OrderGrain(
     }
 
     public Task ResumeAsync() => DispatchAsync(resend: true);
+
+    /// <summary>
+    /// The oversell guard: each SKU of the order is reserved against its available-to-sell. All reserved (or not
+    /// tracked): the ERP submission goes. Any short: by configuration the order is Backordered and waits in the
+    /// SKU's queue (first come first served), or an operator decides from the exception queue.
+    /// </summary>
+    public async Task ReserveStockAsync()
+    {
+        if (S.StockStatus != StockStates.Pending || S.Order is not { } order)
+        {
+            reserving = false;
+            return;
+        }
+
+        var orderKey = this.GetPrimaryKeyString();
+        try
+        {
+            foreach (var (sku, quantity) in order.Lines.Where(l => !string.IsNullOrEmpty(l.Sku) && l.Quantity > 0)
+                         .GroupBy(l => l.Sku!, StringComparer.Ordinal).Select(g => (g.Key, g.Sum(l => l.Quantity))))
+            {
+                S.StockBySku[sku] = await Sku(sku).ReserveAsync(orderKey, quantity);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            reserving = false;
+            S.Journal.Record(clock.GetUtcNow(), "stock", $"not reserved yet ({ex.GetType().Name}); tried again", null);
+            retryTimer?.Dispose();
+            retryTimer = this.RegisterGrainTimer(() => DispatchAsync(resend: false), new GrainTimerCreationOptions(DispatchRetry, Timeout.InfiniteTimeSpan));
+            return;
+        }
+
+        reserving = false;
+        await DecideStockAsync();
+        await this.WriteOrForgetAsync(state);
+        await DispatchAsync(resend: false);
+    }
+
+    public async Task StockReservedAsync(string sku)
+    {
+        if (S.StockStatus != StockStates.Short || !S.StockBySku.ContainsKey(sku))
+        {
+            return;
+        }
+
+        S.StockBySku[sku] = ReservationResult.Reserved;
+        await DecideStockAsync();
+        await this.WriteOrForgetAsync(state);
+        await DispatchAsync(resend: false);
+    }
+
+    private Inventory.ISkuGrain Sku(string sku) => GrainFactory.GetGrain<Inventory.ISkuGrain>(EntityKeys.ForShop(S.Tenant ?? S.Shop!, sku));
+
+    private async Task DecideStockAsync()
+    {
+        var now = clock.GetUtcNow();
+        var shortOf = S.StockBySku.Where(s => s.Value == ReservationResult.Short).Select(s => s.Key).ToList();
+        if (shortOf.Count == 0)
+        {
+            var reserved = S.StockBySku.Where(s => s.Value == ReservationResult.Reserved).Select(s => s.Key).ToList();
+            S.Journal.Record(now, "stock", reserved.Count == 0 ? "no SKU of the order has an ERP figure yet: nothing to reserve" : $"reserved {string.Join(", ", reserved)}", null);
+            var waited = S.StockStatus == StockStates.Short;
+            S.StockStatus = StockStates.Reserved;
+            if (waited && S.Status == OrderStatus.Backordered)
+            {
+                Fire(OrderTrigger.StockReserved, $"stock reserved for {string.Join(", ", reserved)}: submitting to the ERP");
+            }
+
+            return;
+        }
+
+        if (S.StockStatus == StockStates.Short)
+        {
+            return;
+        }
+
+        S.StockStatus = StockStates.Short;
+        var why = $"not enough available to sell of {string.Join(", ", shortOf)}";
+        if (inventory.Value.Oversell == OversellActions.Exception)
+        {
+            S.Journal.Record(now, "stock", $"{why}: held for operations (retry submits it anyway)", null);
+            await RaiseAsync(new OpsException(OversellKey, "inventory", "oversell", string.Join(",", shortOf), "OVERSELL",
+                $"Order {S.Order!.Name ?? S.Order.OrderId}: {why}. Retry to submit it to the ERP anyway.", 0, null,
+                $"order:{S.Shop}:{S.Order.OrderId}", now, "Open", null, null, this.GetGrainId().ToString()));
+            return;
+        }
+
+        FireAndPropagate(OrderTrigger.StockShort, $"{why}: waits for stock", OversellKey);
+    }
+
+    private string OversellKey => $"order:oversell:{S.Shop}:{S.Order!.OrderId}";
+
+    /// <summary>The SKUs learn what became of the order's reservations: allocated by the ERP, or ended.</summary>
+    private async Task TellSkusAsync()
+    {
+        var holds = S.StockBySku.Where(s => s.Value is ReservationResult.Reserved or ReservationResult.Short).Select(s => s.Key).ToList();
+        if (holds.Count == 0)
+        {
+            return;
+        }
+
+        var orderKey = this.GetPrimaryKeyString();
+        if (!S.StockAllocatedTold && S.StockStatus == StockStates.Reserved && S.Status is OrderStatus.Accepted or OrderStatus.PartiallyFulfilled or OrderStatus.Fulfilled)
+        {
+            await Task.WhenAll(holds.Select(sku => Sku(sku).AllocatedAsync(orderKey, S.ErpAcceptedAt ?? clock.GetUtcNow())));
+            S.StockAllocatedTold = true;
+        }
+        else if (!S.StockReleasedTold && S.Status is OrderStatus.Rejected or OrderStatus.Cancelled)
+        {
+            await Task.WhenAll(holds.Select(sku => Sku(sku).ReleaseAsync(orderKey)));
+            S.StockReleasedTold = true;
+        }
+    }
 
     /// <summary>
     /// Resolves the buyer to a golden customer (guest orders by their email). An ERP submission not yet sent
@@ -365,6 +509,17 @@ public sealed class OrderGrain(
 
     public async Task<CommandView?> RetryCommandAsync(string key)
     {
+        if (key == OversellKeyOrNull && S.StockStatus == StockStates.Short)
+        {
+            // The operator decided: the order goes to the ERP without the stock reserved.
+            S.StockStatus = StockStates.Override;
+            S.Journal.Record(clock.GetUtcNow(), "operator", "oversell accepted: submitting to the ERP without reserved stock", key);
+            await RaiseResolvedAsync(key);
+            await this.WriteOrForgetAsync(state);
+            await DispatchAsync(resend: false);
+            return new CommandView(key, new OutboundCommand("inventory", "oversell", "", null), CommandStatus.Succeeded, 0, null, "submitted", null);
+        }
+
         if (S.Outbox.FirstOrDefault(e => e.Key == key) is not { } entry)
         {
             return null;
@@ -385,6 +540,10 @@ public sealed class OrderGrain(
     }
 
     private Task RaiseAsync(OpsException exception) => GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RaiseAsync(exception);
+
+    private Task RaiseResolvedAsync(string id) => GrainFactory.GetGrain<IExceptionQueueGrain>("ops").ResolveAsync(id, "an operator submitted the order anyway");
+
+    private string? OversellKeyOrNull => S.Order is null ? null : OversellKey;
 
     /// <summary>What a command's outcome means for the order and which commands it implies.</summary>
     private void Apply(OutboxEntry entry, CommandView command, DateTimeOffset now)
@@ -409,6 +568,7 @@ public sealed class OrderGrain(
             case "submitOrder" when succeeded:
                 S.Systems[SystemNames.Erp].ExternalId = command.ExternalId;
                 S.ErpNumber = command.ExternalId;
+                S.ErpAcceptedAt = DateTimeOffset.TryParse(command.Data, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var erpTime) ? erpTime : now;
                 Fire(OrderTrigger.ErpAccepted, $"ERP sales order {command.ExternalId} ({command.ExternalStatus})");
                 Propagate(entry.Command.CorrelationId);
                 break;
@@ -674,6 +834,28 @@ public sealed class OrderState
 
     /// <summary>The buyer is being resolved; the ERP submission waits for it, briefly.</summary>
     [Id(24)] public bool IdentityPending { get; set; }
+
+    /// <summary>The oversell guard's state (<see cref="StockStates"/>); null when the order has no SKU lines.</summary>
+    [Id(25)] public string? StockStatus { get; set; }
+
+    /// <summary>SKU → its reservation result (<see cref="Inventory.ReservationResult"/>).</summary>
+    [Id(26)] public Dictionary<string, string> StockBySku { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(27)] public bool StockAllocatedTold { get; set; }
+
+    /// <summary>When the ERP booked the order, by the ERP's clock where it says (its stock figures are dated by the same clock).</summary>
+    [Id(29)] public DateTimeOffset? ErpAcceptedAt { get; set; }
+    [Id(28)] public bool StockReleasedTold { get; set; }
+}
+
+public static class StockStates
+{
+    public const string Pending = "Pending";
+    public const string Reserved = "Reserved";
+    public const string Short = "Short";
+
+    /// <summary>An operator sent the order to the ERP without the stock reserved.</summary>
+    public const string Override = "Override";
 }
 
 [GenerateSerializer, Alias("RetailSync.Orders.OutboxEntry")]

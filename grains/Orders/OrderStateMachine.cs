@@ -30,6 +30,12 @@ public enum OrderTrigger
     ShippedFully,
     Cancel,
     Refund,
+
+    /// <summary>The oversell guard found too little available-to-sell for a line: the order waits for stock.</summary>
+    StockShort,
+
+    /// <summary>The stock a waiting order needed was reserved for it: it goes to the ERP.</summary>
+    StockReserved,
 }
 
 /// <summary>The order lifecycle in one table: every legal transition is listed, everything else is refused.</summary>
@@ -59,6 +65,9 @@ public static class OrderStateMachine
             [(OrderStatus.Accepted, OrderTrigger.ErpOnHold)] = OrderStatus.OnHold,
             // An operator fixed the cause and replayed the submission from the exception queue.
             [(OrderStatus.Rejected, OrderTrigger.ErpAccepted)] = OrderStatus.Accepted,
+            // The oversell guard holds the submission until the stock is reserved.
+            [(OrderStatus.SubmittedToErp, OrderTrigger.StockShort)] = OrderStatus.Backordered,
+            [(OrderStatus.Backordered, OrderTrigger.StockReserved)] = OrderStatus.SubmittedToErp,
         };
         foreach (var from in new[] { OrderStatus.Accepted, OrderStatus.Backordered, OrderStatus.PartiallyFulfilled })
         {

@@ -143,6 +143,11 @@ public sealed partial class BusinessCentralSimulator
 
                 line["shippedQuantity"] = (line["shippedQuantity"]?.GetValue<decimal>() ?? 0) + take;
                 shipped.Add(new JsonObject { ["lineType"] = "Item", ["lineObjectNumber"] = sku, ["quantity"] = take });
+                // The goods leave the warehouse: on hand drops by what shipped (availability does not: it was promised already).
+                if (WithValue("items", "number", sku).FirstOrDefault() is { } item)
+                {
+                    item["inventory"] = item["inventory"]!.GetValue<decimal>() - take;
+                }
             }
 
             if (shipped.Count == 0)
@@ -167,6 +172,34 @@ public sealed partial class BusinessCentralSimulator
     }
 
     private long stockVersion;
+
+    /// <summary>
+    /// Raised (under the simulator's lock; listeners must not block) when a sales order promises stock: per item,
+    /// what is still available (on hand less open order lines) and the figure's version. The sandbox's ERP
+    /// extension reports these to RetailSync when <c>RetailSync:Sandbox:ErpReportsAvailability</c> is on.
+    /// </summary>
+    public event Action<IReadOnlyList<(string Sku, decimal Available, long Version)>>? AvailabilityChanged;
+
+    /// <summary>On hand less what open sales order lines still have to ship: what the ERP can still promise.</summary>
+    public decimal Available(string number)
+    {
+        lock (gate)
+        {
+            return AvailableLocked(number);
+        }
+    }
+
+    private decimal AvailableLocked(string number)
+    {
+        var onHand = WithValue("items", "number", number).FirstOrDefault()?["inventory"]?.GetValue<decimal>() ?? 0;
+        var promised = sets["salesOrders"].Values.SelectMany(o => (o["salesOrderLines"] as JsonArray ?? []).OfType<JsonObject>())
+            .Where(l => l["lineType"]?.ToString() == "Item" && l["lineObjectNumber"]?.ToString() == number)
+            .Sum(l => l["quantity"]!.GetValue<decimal>() - (l["shippedQuantity"]?.GetValue<decimal>() ?? 0));
+        return onHand - promised;
+    }
+
+    /// <summary>The next version of a stock figure (stock counts and availability reports share one sequence).</summary>
+    public long NextStockVersion() => Interlocked.Increment(ref stockVersion);
 
     /// <summary>A stock count in the warehouse: the item's inventory becomes <paramref name="onHand"/>; returns the figure's version.</summary>
     public long? SetInventory(string number, decimal onHand)
@@ -426,6 +459,13 @@ public sealed partial class BusinessCentralSimulator
         Stamp(entity);
         sets[set][Guid.Parse(entity["id"]!.GetValue<string>())] = entity;
         Index(set, Guid.Parse(entity["id"]!.GetValue<string>()), entity, add: true);
+        if (set == "salesOrders" && AvailabilityChanged is { } listeners)
+        {
+            var items = (entity["salesOrderLines"] as JsonArray ?? []).OfType<JsonObject>().Where(l => l["lineType"]?.ToString() == "Item")
+                .Select(l => l["lineObjectNumber"]!.ToString()).Distinct(StringComparer.Ordinal);
+            listeners([.. items.Select(sku => (sku, AvailableLocked(sku), Interlocked.Increment(ref stockVersion)))]);
+        }
+
         return (201, Expand(set, entity, "$expand=" + LinesOf(set)));
     }
 

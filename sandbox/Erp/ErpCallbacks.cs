@@ -63,10 +63,12 @@ public static class ErpCallbacks
                 return Results.Problem(statusCode: 404, title: "Unknown item", detail: $"The sandbox ERP has no item {request.Sku}.");
             }
 
+            // With availability reporting on, the extension reports what the ERP can still promise (on hand less open orders).
+            var figure = ReportsAvailability(configuration) ? bc.Available(request.Sku) : request.OnHand;
             var body = new JsonObject
             {
                 ["eventId"] = $"stock-{request.Sku}-{version}", ["type"] = "stock.changed", ["sku"] = request.Sku, ["location"] = request.Location ?? "MAIN",
-                ["onHand"] = request.OnHand, ["version"] = version, ["occurredAt"] = DateTimeOffset.UtcNow.ToString("O"),
+                ["onHand"] = figure, ["version"] = version, ["occurredAt"] = DateTimeOffset.UtcNow.ToString("O"),
             };
             return Results.Ok(new { version, callback = await SendAsync(http, configuration, body) });
         });
@@ -81,18 +83,52 @@ public static class ErpCallbacks
         });
     }
 
+    private static bool ReportsAvailability(IConfiguration configuration) => configuration.GetValue("RetailSync:Sandbox:ErpReportsAvailability", false);
+
+    /// <summary>
+    /// The ERP extension's availability reports: after every sales order, each of its items' availability goes to
+    /// RetailSync as a <c>stock.changed</c> callback (sent in the background; versions order late ones).
+    /// </summary>
+    public static void ReportAvailability(BusinessCentralSimulator bc, IConfiguration configuration, Func<string?> ownAddress)
+    {
+        if (!ReportsAvailability(configuration))
+        {
+            return;
+        }
+
+        bc.AvailabilityChanged += changes =>
+        {
+            var occurredAt = DateTimeOffset.UtcNow.ToString("O");
+            foreach (var (sku, available, version) in changes)
+            {
+                var body = new JsonObject
+                {
+                    ["eventId"] = $"stock-{sku}-{version}", ["type"] = "stock.changed", ["sku"] = sku, ["location"] = "MAIN",
+                    ["onHand"] = available, ["version"] = version, ["occurredAt"] = occurredAt,
+                };
+                var url = configuration["RetailSync:Sandbox:ErpCallbackUrl"] ?? $"{ownAddress()}/webhooks/erp/{Connector}";
+                _ = Task.Run(() => PostAsync(url, configuration, body, CancellationToken.None));
+            }
+        };
+    }
+
     private static System.Text.Json.JsonElement Parse(JsonNode node) => System.Text.Json.JsonDocument.Parse(node.ToJsonString()).RootElement.Clone();
 
     /// <summary>Posts the signed event to RetailSync (by default this same host) and reports its answer.</summary>
     private static async Task<object> SendAsync(HttpContext http, IConfiguration configuration, JsonObject body)
     {
         var url = configuration["RetailSync:Sandbox:ErpCallbackUrl"] ?? $"{http.Request.Scheme}://{http.Request.Host}/webhooks/erp/{Connector}";
+        return await PostAsync(url, configuration, body, http.RequestAborted);
+    }
+
+    private static async Task<object> PostAsync(string url, IConfiguration configuration, JsonObject body, CancellationToken cancellationToken)
+    {
         var secret = configuration["RetailSync:Sandbox:ErpCallbackSecret"] ?? DevelopmentSecret;
         var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(bytes) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         request.Headers.Add("X-RetailSync-Hmac-Sha256", Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), bytes)));
-        using var response = await Http.SendAsync(request, http.RequestAborted);
-        return new { url, status = (int)response.StatusCode, body = await response.Content.ReadAsStringAsync(http.RequestAborted), eventId = body["eventId"]!.GetValue<string>() };
+        using var response = await Http.SendAsync(request, cancellationToken);
+        return new { url, status = (int)response.StatusCode, body = await response.Content.ReadAsStringAsync(cancellationToken), eventId = body["eventId"]!.GetValue<string>() };
     }
 }

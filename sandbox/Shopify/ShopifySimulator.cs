@@ -44,6 +44,7 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
             idempotency.Clear();
             bucket = -1;
             InventoryWrites = 0;
+            LowestWritten = null;
         }
     }
 
@@ -76,6 +77,9 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
             }
         }
     }
+
+    /// <summary>The lowest quantity any inventorySetQuantities ever wrote (a storefront must never be told less than zero).</summary>
+    public int? LowestWritten { get; private set; }
 
     public void SeedInventory(string item, string location, int quantity)
     {
@@ -431,6 +435,7 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
             var target = item.GetProperty("quantity").GetInt32();
             changes.Add(new JsonObject { ["name"] = name, ["delta"] = target - available[pair], ["quantityAfterChange"] = target });
             available[pair] = target;
+            LowestWritten = Math.Min(LowestWritten ?? target, target);
         }
 
         InventoryWrites++;

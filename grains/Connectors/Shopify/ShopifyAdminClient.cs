@@ -69,6 +69,41 @@ public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<
         return InventorySetOutcome.Applied;
     }
 
+    public async Task<bool> SetAvailableManyAsync(string shop, IReadOnlyList<InventoryLevelSet> levels, string idempotencyKey, CancellationToken cancellationToken = default)
+    {
+        var data = await SendAsync(shop,
+            $$"""mutation Set($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) @idempotent(key: "{{idempotencyKey.Replace("\"", "", StringComparison.Ordinal)}}") { inventoryAdjustmentGroup { id } userErrors { code field message } } }""",
+            new JsonObject
+            {
+                ["input"] = new JsonObject
+                {
+                    ["name"] = "available",
+                    ["reason"] = "correction",
+                    ["referenceDocumentUri"] = $"gid://retail-sync/InventorySync/{Uri.EscapeDataString(idempotencyKey)}",
+                    ["quantities"] = new JsonArray([.. levels.Select(l => (JsonNode)new JsonObject
+                    {
+                        ["inventoryItemId"] = $"gid://shopify/InventoryItem/{l.InventoryItemId}",
+                        ["locationId"] = $"gid://shopify/Location/{l.LocationId}",
+                        ["quantity"] = l.Quantity,
+                        ["changeFromQuantity"] = l.ChangeFrom,
+                    })]),
+                },
+            }, MutationCost, cancellationToken);
+        var errors = data["inventorySetQuantities"]?["userErrors"] as JsonArray ?? [];
+        if (errors.Count == 0)
+        {
+            return true;
+        }
+
+        if (errors.All(e => e?["code"]?.GetValue<string>() is "CHANGE_FROM_QUANTITY_STALE" or "COMPARE_QUANTITY_STALE"))
+        {
+            return false;
+        }
+
+        EnsureNoUserErrors(data, "inventorySetQuantities");
+        return false;
+    }
+
     public async Task<string> CreateFulfillmentAsync(string shop, string orderId, string? trackingCompany, string? trackingNumber,
         IReadOnlyDictionary<string, int>? quantitiesBySku = null, CancellationToken cancellationToken = default)
     {

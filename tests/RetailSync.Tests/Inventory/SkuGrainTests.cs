@@ -42,17 +42,20 @@ public sealed class SkuGrainTests(SandboxHostFixture sandbox) : IAsyncLifetime
     [Fact]
     public async Task an_older_erp_figure_arriving_late_is_recorded_not_applied()
     {
-        var first = (await StockAsync("IPOD2008PINK", 10)).GetProperty("version").GetInt64();
-        await StockAsync("IPOD2008PINK", 7);
-        await StockAsync("IPOD2008PINK", 3, location: "EAST");
+        // A SKU of its own: the grains outlive the sandbox's reset, and other tests order IPOD2008PINK.
+        var skuId = "LATE-" + Guid.NewGuid().ToString("N")[..6];
+        sandbox.BcSim.SeedItem(skuId, "Late figure", 10m, 0m);
+        var first = (await StockAsync(skuId, 10)).GetProperty("version").GetInt64();
+        await StockAsync(skuId, 7);
+        await StockAsync(skuId, 3, location: "EAST");
 
         // The first count's callback is delivered again, late (and once more, as a duplicate).
-        var late = $$"""{"eventId":"late-{{first}}","type":"stock.changed","sku":"IPOD2008PINK","location":"MAIN","onHand":10,"version":{{first}}}""";
+        var late = $$"""{"eventId":"late-{{first}}","type":"stock.changed","sku":"{{skuId}}","location":"MAIN","onHand":10,"version":{{first}}}""";
         Assert.Equal("stale", (await (await sandbox.Http.SendAsync(Callback(late))).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("effect").GetString());
         Assert.Equal("duplicate", (await (await sandbox.Http.SendAsync(Callback(late))).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
-        Assert.Equal(HttpStatusCode.BadRequest, (await sandbox.Http.SendAsync(Callback("""{"eventId":"x","type":"stock.changed","sku":"IPOD2008PINK"}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await sandbox.Http.SendAsync(Callback($$"""{"eventId":"x","type":"stock.changed","sku":"{{skuId}}"}"""))).StatusCode);
 
-        var (status, sku) = await sandbox.Http.GetApiAsync($"/api/v1/inventory/{Tenant}/IPOD2008PINK");
+        var (status, sku) = await sandbox.Http.GetApiAsync($"/api/v1/inventory/{Tenant}/{skuId}");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(10m, sku.GetProperty("onHand").GetDecimal());
         var main = sku.GetProperty("locations").EnumerateArray().Single(l => l.GetProperty("location").GetString() == "MAIN");

@@ -43,8 +43,10 @@ public sealed class ErpCallbackTests(SandboxHostFixture sandbox) : IAsyncLifetim
 
     private static string? Status(JsonElement order) => order.GetProperty("status").GetString();
 
+    /// <summary>Every system synced and nothing left in the outbox (a system reads Synced after one command while the next waits).</summary>
     private static bool AllSynced(JsonElement order) =>
-        order.GetProperty("systems").EnumerateObject().All(s => s.Value.GetProperty("status").GetString() == "Synced");
+        order.GetProperty("systems").EnumerateObject().All(s => s.Value.GetProperty("status").GetString() == "Synced")
+        && order.GetProperty("outbox").EnumerateArray().All(e => e.GetProperty("status").GetString() is "Succeeded" or "Failed");
 
     private async Task<JsonElement> WaitForAsync(string id, Func<JsonElement, bool> done, string what)
     {

@@ -42,8 +42,10 @@ public sealed class OrderLifecycleTests(SandboxHostFixture sandbox) : IAsyncLife
         return last;
     }
 
+    /// <summary>Every system synced and nothing left in the outbox (a system reads Synced after one command while the next waits).</summary>
     private static bool AllSynced(JsonElement order) =>
-        order.GetProperty("systems").EnumerateObject().All(s => s.Value.GetProperty("status").GetString() == "Synced");
+        order.GetProperty("systems").EnumerateObject().All(s => s.Value.GetProperty("status").GetString() == "Synced")
+        && order.GetProperty("outbox").EnumerateArray().All(e => e.GetProperty("status").GetString() is "Succeeded" or "Failed");
 
     [Fact]
     public async Task a_shopify_order_becomes_one_erp_sales_order_a_crm_order_and_a_shopify_tag_and_is_accepted()
@@ -68,10 +70,10 @@ public sealed class OrderLifecycleTests(SandboxHostFixture sandbox) : IAsyncLife
         Assert.Contains("retailsync:accepted", shopify.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
         Assert.Equal(erpOrder["number"]!.GetValue<string>(), shopify.GetProperty("metafields").GetProperty("retail_sync.erp_order_no").GetString());
 
-        // The buyer's golden customer is resolved alongside the CRM lookup (either may come first) and before the ERP submission.
+        // The CRM lookup, the buyer's golden customer and the stock reservation run side by side (in any order), all before the ERP submission.
         var steps = order.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ToList();
-        Assert.Equal(["shopify:orders/create", "status", "crm:context", "identity", "erp:submitOrder", "status", "crm:upsert", "shopify:syncStatus"],
-            steps.Take(2).Concat(steps.Skip(2).Take(2).Order()).Concat(steps.Skip(4).Take(2)).Concat(steps.Skip(6).Order()).ToList());
+        Assert.Equal(["shopify:orders/create", "status", "crm:context", "identity", "stock", "erp:submitOrder", "status", "crm:upsert", "shopify:syncStatus"],
+            steps.Take(2).Concat(steps.Skip(2).Take(3).Order()).Concat(steps.Skip(5).Take(2)).Concat(steps.Skip(7).Order()).ToList());
         var golden = order.GetProperty("goldenCustomerId").GetString()!;
         Assert.Equal(golden, erpOrder["customerNumber"]!.GetValue<string>());
         // No CRM contact has this email: the order says so and the CRM order is not linked to one.

@@ -17,6 +17,8 @@ public sealed class OrderStateMachineTests
         (OrderStatus.Accepted, OrderTrigger.ErpBackordered, OrderStatus.Backordered),
         (OrderStatus.Accepted, OrderTrigger.ErpOnHold, OrderStatus.OnHold),
         (OrderStatus.Rejected, OrderTrigger.ErpAccepted, OrderStatus.Accepted),
+        (OrderStatus.SubmittedToErp, OrderTrigger.StockShort, OrderStatus.Backordered),
+        (OrderStatus.Backordered, OrderTrigger.StockReserved, OrderStatus.SubmittedToErp),
         (OrderStatus.Accepted, OrderTrigger.ShippedPartially, OrderStatus.PartiallyFulfilled),
         (OrderStatus.Accepted, OrderTrigger.ShippedFully, OrderStatus.Fulfilled),
         (OrderStatus.Backordered, OrderTrigger.ShippedPartially, OrderStatus.PartiallyFulfilled),

@@ -106,10 +106,11 @@ public sealed class RefundSagaTests(SandboxHostFixture sandbox) : IAsyncLifetime
         var (_, sku) = await sandbox.Http.GetApiAsync("/api/v1/inventory/sandbox/IPOD2008PINK");
         Assert.Equal(1, Assert.Single(sku.GetProperty("pendingRestocks").EnumerateArray(), r => r.GetProperty("key").GetString()!.Contains(refundId, StringComparison.Ordinal))
             .GetProperty("quantity").GetInt32());
-        (await sandbox.Http.PostAsJsonAsync("/sandbox/erp/stock", new { sku = "IPOD2008PINK", location = "MAIN", onHand = 101m })).EnsureSuccessStatusCode();
+        // (A count far above what the other tests of this shared sandbox order, so the oversell guard never holds them.)
+        (await sandbox.Http.PostAsJsonAsync("/sandbox/erp/stock", new { sku = "IPOD2008PINK", location = "MAIN", onHand = 100_001m })).EnsureSuccessStatusCode();
         (_, sku) = await sandbox.Http.GetApiAsync("/api/v1/inventory/sandbox/IPOD2008PINK");
         Assert.DoesNotContain(sku.GetProperty("pendingRestocks").EnumerateArray(), r => r.GetProperty("key").GetString()!.Contains(refundId, StringComparison.Ordinal));
-        Assert.Equal(101m, sku.GetProperty("locations").EnumerateArray().Single(l => l.GetProperty("location").GetString() == "MAIN").GetProperty("onHand").GetDecimal());
+        Assert.Equal(100_001m, sku.GetProperty("locations").EnumerateArray().Single(l => l.GetProperty("location").GetString() == "MAIN").GetProperty("onHand").GetDecimal());
 
         await Eventually.TrueAsync(async () => (await OrderAsync(orderId)).GetProperty("status").GetString() == "Refunded", TimeSpan.FromSeconds(30), "order refunded");
         await Eventually.TrueAsync(async () => (await sandbox.Http.GetFromJsonAsync<JsonElement>("/sandbox/state")).GetProperty("shopify").GetProperty("orders")
