@@ -139,6 +139,21 @@ public static class SandboxApi
             simulator.SeedInventory(seed.InventoryItemId, seed.LocationId, seed.Available);
             return Results.NoContent();
         });
+        // Load runs: many inventory items stocked at one location, ids first..first+count-1.
+        shopify.MapPost("/inventory/range", (SeedInventoryRange seed) =>
+        {
+            if (seed.Count is < 1 or > 1_000_000)
+            {
+                return Results.Problem(statusCode: 400, title: "Bad range", detail: "count must be between 1 and 1,000,000.");
+            }
+
+            for (var i = 0L; i < seed.Count; i++)
+            {
+                simulator.SeedInventory((seed.FirstItemId + i).ToString(System.Globalization.CultureInfo.InvariantCulture), seed.LocationId, seed.Available);
+            }
+
+            return Results.NoContent();
+        });
         shopify.MapPost("/admin/api/{version}/graphql.json", (HttpContext http, string version) => simulator.HandleAsync(http, version))
             .AddEndpointFilter(new FaultFilter(traffic, (http, kind) => kind switch
             {
@@ -238,6 +253,8 @@ public static class SandboxApi
     private sealed record SeedLine(string Id, string? Sku, int Quantity);
 
     private sealed record SeedInventory(string InventoryItemId, string LocationId, int Available);
+
+    private sealed record SeedInventoryRange(long FirstItemId, int Count, string LocationId, int Available);
 
     private sealed record SeedOrderRange(long FirstId, int Count);
 

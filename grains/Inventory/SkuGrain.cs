@@ -225,7 +225,7 @@ public sealed class SkuGrain(
         var now = clock.GetUtcNow();
         S.Pushed.TryGetValue(key, out var last);
         if (S.RecentWrites.TryGetValue(key, out var recent) && recent.Contains(available)
-            || S.Outbox.Any(e => e.EndedAt is null && e.Key.StartsWith($"inv:{key}:", StringComparison.Ordinal)))
+            || S.Outbox.Any(e => e.EndedAt is null && e.Key.StartsWith(CommandPrefix(key), StringComparison.Ordinal)))
         {
             // The echo of one of our recent writes (webhooks come late and out of order) or of one in flight.
             S.Echoes++;
@@ -289,6 +289,12 @@ public sealed class SkuGrain(
 
     private static string PushKey(string shop, string location) => $"{shop}|{location}";
 
+    /// <summary>
+    /// Write commands are keyed by this SKU as well as the shop and location: the dispatcher de-duplicates by key
+    /// across every SKU, so a key without the SKU would make one SKU's write stand in for another's.
+    /// </summary>
+    private string CommandPrefix(string pushKey) => $"inv:{this.GetPrimaryKeyString()}|{pushKey}:";
+
     private void SchedulePush(TimeSpan delay)
     {
         // Coalescing: one timer per activation; changes inside its delay ride on the same write. A sooner
@@ -316,14 +322,14 @@ public sealed class SkuGrain(
         foreach (var (shop, item, location, available) in Desired().ToList())
         {
             var key = PushKey(shop, location);
-            if (S.Outbox.Any(e => e.EndedAt is null && e.Key.StartsWith($"inv:{key}:", StringComparison.Ordinal)))
+            if (S.Outbox.Any(e => e.EndedAt is null && e.Key.StartsWith(CommandPrefix(key), StringComparison.Ordinal)))
             {
                 // One write in flight per shop and location; the latest value follows when it ends.
                 continue;
             }
 
             S.Writes++;
-            var commandKey = $"inv:{key}:{S.Writes}";
+            var commandKey = CommandPrefix(key) + S.Writes;
             var changeFrom = S.Pushed.TryGetValue(key, out var last) ? last.Available : (int?)null;
             var command = OutboundExecutor.Command("shopify", "inventorySet",
                 new ShopifyInventorySet(shop, item, location, available, changeFrom, $"{this.GetPrimaryKeyString()}:{commandKey}"), commandKey)

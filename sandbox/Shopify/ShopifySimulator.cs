@@ -111,6 +111,7 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
                 }),
                 inventoryLevels = available.Select(kv => new { inventoryItemId = kv.Key.Item, locationId = kv.Key.Location, available = kv.Value }),
                 inventoryWrites = InventoryWrites,
+                throttledAnswers = ThrottledAnswers,
                 bucket = new { currentlyAvailable = Math.Floor(Refill()), MaximumAvailable, RestoreRate },
             };
         }

@@ -215,7 +215,7 @@ public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<
             request.Headers.TryAddWithoutValidation("X-Shopify-Access-Token", settings.AccessToken);
             using var response = await Transport.SendAsync(http, request, SystemName, cancellationToken);
             var body = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken) ?? [];
-            bucket.Observe(body["extensions"]?["cost"], clock.GetUtcNow());
+            bucket.Observe(body["extensions"]?["cost"], expectedCost, clock.GetUtcNow());
             var errors = body["errors"] as JsonArray;
             var throttled = (int)response.StatusCode == 429 || errors?.Any(e => e?["extensions"]?["code"]?.GetValue<string>() == "THROTTLED") == true;
             if (throttled && attempt < 6)
@@ -265,18 +265,26 @@ public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<
         private double maximum = 1000;
         private DateTimeOffset at;
 
-        public void Observe(JsonNode? cost, DateTimeOffset now)
-        {
-            if (cost?["throttleStatus"] is not JsonObject status)
-            {
-                return;
-            }
+        /// <summary>Cost of calls reserved here and not answered yet: Shopify's figure does not count them all yet.</summary>
+        private double inFlight;
 
+        /// <summary>
+        /// An answer to a call that reserved <paramref name="reserved"/>: Shopify's bucket as it reports it, less
+        /// what the other calls still in flight will take (concurrent calls must not all spend the same points).
+        /// </summary>
+        public void Observe(JsonNode? cost, int reserved, DateTimeOffset now)
+        {
             lock (gate)
             {
-                available = status["currentlyAvailable"]!.GetValue<double>();
+                inFlight = Math.Max(0, inFlight - reserved);
+                if (cost?["throttleStatus"] is not JsonObject status)
+                {
+                    return;
+                }
+
                 restoreRate = status["restoreRate"]!.GetValue<double>();
                 maximum = status["maximumAvailable"]!.GetValue<double>();
+                available = status["currentlyAvailable"]!.GetValue<double>() - inFlight;
                 at = now;
             }
         }
@@ -294,6 +302,7 @@ public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<
         {
             lock (gate)
             {
+                inFlight += cost;
                 if (double.IsNaN(available))
                 {
                     return TimeSpan.Zero;

@@ -42,6 +42,22 @@ public sealed class ShopifyAdapterTests(SandboxHostFixture sandbox) : IAsyncLife
     }
 
     [Fact]
+    public async Task many_levels_go_in_one_mutation_and_one_stale_compare_value_applies_none_of_them()
+    {
+        sandbox.ShopifySim.SeedInventory("700001", "1", 5);
+        sandbox.ShopifySim.SeedInventory("700002", "1", 7);
+        var writes = sandbox.ShopifySim.InventoryWrites;
+
+        Assert.True(await sandbox.Shopify.SetAvailableManyAsync(Shop, [new("700001", "1", 4, 5), new("700002", "1", 9, 7)], "batch-1"));
+        Assert.Equal(writes + 1, sandbox.ShopifySim.InventoryWrites);
+        Assert.Equal((4, 9), (await sandbox.Shopify.GetAvailableAsync(Shop, "700001", "1"), await sandbox.Shopify.GetAvailableAsync(Shop, "700002", "1")));
+
+        // The second item's compare value is stale (someone changed it in the admin): Shopify applies nothing.
+        Assert.False(await sandbox.Shopify.SetAvailableManyAsync(Shop, [new("700001", "1", 3, 4), new("700002", "1", 8, 1)], "batch-2"));
+        Assert.Equal((4, 9), (await sandbox.Shopify.GetAvailableAsync(Shop, "700001", "1"), await sandbox.Shopify.GetAvailableAsync(Shop, "700002", "1")));
+    }
+
+    [Fact]
     public async Task a_validation_error_is_permanent_with_shopifys_code()
     {
         var ex = await Assert.ThrowsAsync<ConnectorException>(() =>
