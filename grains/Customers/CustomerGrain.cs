@@ -95,10 +95,14 @@ public sealed class CustomerGrain(
             changed = true;
         }
 
+        // Material changes are stored before the answer; a returning buyer's next order (the same details, a
+        // newer timestamp, one more order key) is kept in memory and stored shortly after, with the next change
+        // or on deactivation: the order itself holds its golden id durably, this list is the customer's index.
+        var later = false;
         if (S.Sources.TryGetValue(sourceKey, out var known) && known.ObservedAt > record.ObservedAt)
         {
             S.Journal.Record(now, "identity:stale", $"{sourceKey} of {record.ObservedAt:O} is older than the {known.ObservedAt:O} already linked: not applied", record.OrderKey);
-            changed = true;
+            later = true;
         }
         else if (known != record)
         {
@@ -107,9 +111,12 @@ public sealed class CustomerGrain(
                 S.Journal.Record(now, "identity:linked", $"{sourceKey} by {evidence.Rule}{(evidence.KeyKind is null ? "" : $" ({evidence.KeyKind})")}", record.OrderKey);
             }
 
+            var sameDetails = known is not null && known.Fields.Count == record.Fields.Count
+                && known.Fields.All(f => record.Fields.TryGetValue(f.Key, out var v) && v == f.Value);
             S.Sources[sourceKey] = record;
             S.SourceRules[sourceKey] = evidence.Rule;
-            changed = true;
+            changed |= !sameDetails;
+            later |= sameDetails;
         }
 
         if (record.OrderKey is { } order && !S.Orders.Contains(order))
@@ -120,12 +127,17 @@ public sealed class CustomerGrain(
                 S.Orders.RemoveAt(0);
             }
 
-            changed = true;
+            later = true;
         }
 
         if (!changed)
         {
-            // The same record again (a re-delivery): nothing to store.
+            if (later)
+            {
+                StoreSoon();
+            }
+
+            // Nothing material (a re-delivery, or a returning buyer with the same details).
             return new(LinkStatus.Linked, Id);
         }
 
@@ -159,6 +171,29 @@ public sealed class CustomerGrain(
 
         var shared = MatchKeys.From(record).Where(k => k.Strong).Select(k => k.ToString()).Where(S.Keys.Contains).ToList();
         return shared.Count > 0 && shared.All(k => k.StartsWith(MatchKeys.Email + ":", StringComparison.Ordinal));
+    }
+
+    private IGrainTimer? storeTimer;
+
+    /// <summary>Stores what changed only in memory a little later, once for everything gathered meanwhile.</summary>
+    private void StoreSoon()
+    {
+        storeTimer ??= this.RegisterGrainTimer(async () =>
+        {
+            storeTimer?.Dispose();
+            storeTimer = null;
+            await this.WriteOrForgetAsync(state);
+        }, new GrainTimerCreationOptions(TimeSpan.FromSeconds(5), Timeout.InfiniteTimeSpan));
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (storeTimer is not null)
+        {
+            storeTimer.Dispose();
+            storeTimer = null;
+            await state.WriteStateAsync(cancellationToken);
+        }
     }
 
     private bool FirstNameFits(string? firstName) =>
