@@ -46,21 +46,16 @@ public static partial class CustomerCallbacks
             return Problem(StatusCodes.Status404NotFound, "Unknown connector", $"No CRM connector '{connector}' is configured (RetailSync:CrmCallbacks).");
         }
 
-        var body = http.Request.ContentLength > settings.MaxWebhookBodyBytes ? null : await ShopifyWebhookApi.ReadBodyAsync(http, settings.MaxWebhookBodyBytes);
-        if (body is null)
+        var (body, refused) = await ErpWebhookApi.ReadSignedAsync(http, settings, callback);
+        if (refused is not null)
         {
-            return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"Callbacks are limited to {settings.MaxWebhookBodyBytes} bytes.");
-        }
-
-        if (!ShopifyHmac.Verify(body, http.Request.Headers[ErpWebhookApi.SignatureHeader], callback.Secret, callback.PreviousSecret))
-        {
-            return Problem(StatusCodes.Status401Unauthorized, "Invalid signature", $"{ErpWebhookApi.SignatureHeader} is missing or does not match the body.");
+            return refused;
         }
 
         PersonCallback? e;
         try
         {
-            e = JsonSerializer.Deserialize<PersonCallback>(body, JsonOptions);
+            e = JsonSerializer.Deserialize<PersonCallback>(body!, JsonOptions);
         }
         catch (JsonException ex)
         {

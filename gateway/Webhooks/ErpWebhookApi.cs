@@ -37,28 +37,22 @@ public static partial class ErpWebhookApi
             return Problem(StatusCodes.Status404NotFound, "Unknown connector", $"No ERP connector '{connector}' is configured (RetailSync:ErpCallbacks).");
         }
 
-        // The same bounded read as Shopify's webhooks: a body past the limit is never buffered whole.
-        var body = http.Request.ContentLength > settings.MaxWebhookBodyBytes ? null : await ShopifyWebhookApi.ReadBodyAsync(http, settings.MaxWebhookBodyBytes);
-        if (body is null)
+        var (body, refused) = await ReadSignedAsync(http, settings, callback);
+        if (refused is not null)
         {
-            return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"Callbacks are limited to {settings.MaxWebhookBodyBytes} bytes.");
-        }
-
-        if (!ShopifyHmac.Verify(body, http.Request.Headers[SignatureHeader], callback.Secret, callback.PreviousSecret))
-        {
-            return Problem(StatusCodes.Status401Unauthorized, "Invalid signature", $"{SignatureHeader} is missing or does not match the body.");
+            return refused;
         }
 
         ErpCallback? parsed;
         try
         {
-            if (JsonSerializer.Deserialize<CustomerCallbacks.PersonCallback>(body, JsonOptions) is { Type: CustomerCallbacks.CustomerChanged } person)
+            if (JsonSerializer.Deserialize<CustomerCallbacks.PersonCallback>(body!, JsonOptions) is { Type: CustomerCallbacks.CustomerChanged } person)
             {
                 // A customer changed in the ERP: it goes through identity resolution like every person.
                 return await CustomerCallbacks.ReceivePersonAsync(RetailSync.Customers.CustomerSources.Erp, connector, person, callback, settings, grains, http, loggers);
             }
 
-            parsed = JsonSerializer.Deserialize<ErpCallback>(body, JsonOptions);
+            parsed = JsonSerializer.Deserialize<ErpCallback>(body!, JsonOptions);
         }
         catch (JsonException ex)
         {
@@ -112,6 +106,23 @@ public static partial class ErpWebhookApi
         {
             return NotRecorded(http, loggers, ex, connector, e.EventId!);
         }
+    }
+
+    /// <summary>
+    /// The body of an ERP or CRM callback, read with the same bound as Shopify's webhooks (a body past the
+    /// limit is never buffered whole) and verified against the connector's secret; or the problem to answer.
+    /// </summary>
+    public static async Task<(byte[]? Body, IResult? Problem)> ReadSignedAsync(HttpContext http, RetailSyncOptions settings, ErpCallbackOptions callback)
+    {
+        var body = http.Request.ContentLength > settings.MaxWebhookBodyBytes ? null : await ShopifyWebhookApi.ReadBodyAsync(http, settings.MaxWebhookBodyBytes);
+        if (body is null)
+        {
+            return (null, Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"Callbacks are limited to {settings.MaxWebhookBodyBytes} bytes."));
+        }
+
+        return ShopifyHmac.Verify(body, http.Request.Headers[SignatureHeader], callback.Secret, callback.PreviousSecret)
+            ? (body, null)
+            : (null, Problem(StatusCodes.Status401Unauthorized, "Invalid signature", $"{SignatureHeader} is missing or does not match the body."));
     }
 
     public const string StockChanged = "stock.changed";

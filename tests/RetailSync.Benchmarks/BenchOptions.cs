@@ -8,6 +8,13 @@ public sealed record BenchOptions(string Scenario, int Seconds, int WarmupSecond
 
     public TimeSpan Warmup => TimeSpan.FromSeconds(WarmupSeconds);
 
+    /// <summary>The value after <c>--name</c> on the command line, or the fallback.</summary>
+    public static string Option(string[] args, string name, string fallback)
+    {
+        var i = Array.IndexOf(args, "--" + name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    }
+
     public static BenchOptions Parse(string[] args)
     {
         string Option(string name, string fallback)

@@ -21,11 +21,11 @@ public static class FlashSaleScenario
 
     public static async Task<int> RunAsync(BenchOptions options, string[] args)
     {
-        var orders = int.Parse(Option(args, "orders", "20000"), CultureInfo.InvariantCulture);
-        var seconds = int.Parse(Option(args, "over", "60"), CultureInfo.InvariantCulture);
-        var erpLimit = int.Parse(Option(args, "erp-limit", "50"), CultureInfo.InvariantCulture);
-        var batch = int.Parse(Option(args, "batch", "50"), CultureInfo.InvariantCulture);
-        var concurrency = int.Parse(Option(args, "concurrency", "8"), CultureInfo.InvariantCulture);
+        var orders = int.Parse(BenchOptions.Option(args, "orders", "20000"), CultureInfo.InvariantCulture);
+        var seconds = int.Parse(BenchOptions.Option(args, "over", "60"), CultureInfo.InvariantCulture);
+        var erpLimit = int.Parse(BenchOptions.Option(args, "erp-limit", "50"), CultureInfo.InvariantCulture);
+        var batch = int.Parse(BenchOptions.Option(args, "batch", "50"), CultureInfo.InvariantCulture);
+        var concurrency = int.Parse(BenchOptions.Option(args, "concurrency", "8"), CultureInfo.InvariantCulture);
         var signed = new SignedOrders(Secret);
 
         await using var silo = SiloProcess.Start(
@@ -105,11 +105,5 @@ public static class FlashSaleScenario
 
         await Report.WriteAsync("flash-sale", [], ratios, new { orders, seconds, erpLimit, batch, concurrency, headroom = 0.97 });
         return lost.Count == 0 && duplicated.Count == 0 && refused == 0 ? 0 : 1;
-    }
-
-    private static string Option(string[] args, string name, string fallback)
-    {
-        var i = Array.IndexOf(args, "--" + name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     }
 }

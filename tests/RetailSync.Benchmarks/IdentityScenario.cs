@@ -25,8 +25,8 @@ public static class IdentityScenario
 
     public static async Task<int> RunAsync(string[] args, BenchOptions options)
     {
-        var people = int.Parse(Option(args, "people", "8000"), CultureInfo.InvariantCulture);
-        var distribute = bool.Parse(Option(args, "distribute", "true"));
+        var people = int.Parse(BenchOptions.Option(args, "people", "8000"), CultureInfo.InvariantCulture);
+        var distribute = bool.Parse(BenchOptions.Option(args, "distribute", "true"));
         var watch = Stopwatch.StartNew();
         var (records, _) = IdentityDataSet.Generate(people);
         Console.WriteLine($"data set: {records.Count} source records of {people} people, generated in {watch.Elapsed.TotalSeconds:F1} s");
@@ -207,9 +207,4 @@ public static class IdentityScenario
             .UseOrleansClient(configure)
             .Build();
 
-    private static string Option(string[] args, string name, string fallback)
-    {
-        var i = Array.IndexOf(args, "--" + name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-    }
 }

@@ -26,9 +26,9 @@ public static class InventoryScenario
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var skus = int.Parse(Option(args, "skus", "10000"), CultureInfo.InvariantCulture);
-        var rate = double.Parse(Option(args, "rate", "2000"), CultureInfo.InvariantCulture);
-        var seconds = int.Parse(Option(args, "seconds", "20"), CultureInfo.InvariantCulture);
+        var skus = int.Parse(BenchOptions.Option(args, "skus", "10000"), CultureInfo.InvariantCulture);
+        var rate = double.Parse(BenchOptions.Option(args, "rate", "2000"), CultureInfo.InvariantCulture);
+        var seconds = int.Parse(BenchOptions.Option(args, "seconds", "20"), CultureInfo.InvariantCulture);
         await using var silo = SiloProcess.Start(
             "--Logging:LogLevel:Default=Warning", "--RetailSync:Dashboard:Enabled=false",
             $"--RetailSync:Embedded:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Embedded:GatewayPort={PostgresServer.FreePort()}",
@@ -160,11 +160,5 @@ public static class InventoryScenario
         }
 
         return request;
-    }
-
-    private static string Option(string[] args, string name, string fallback)
-    {
-        var i = Array.IndexOf(args, "--" + name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     }
 }

@@ -27,8 +27,8 @@ public static class OrderChaosScenario
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var orders = int.Parse(Option(args, "orders", "5000"), CultureInfo.InvariantCulture);
-        var rate = double.Parse(Option(args, "rate", "50"), CultureInfo.InvariantCulture);
+        var orders = int.Parse(BenchOptions.Option(args, "orders", "5000"), CultureInfo.InvariantCulture);
+        var rate = double.Parse(BenchOptions.Option(args, "rate", "50"), CultureInfo.InvariantCulture);
         var signed = new SignedOrders(Secret);
         var culture = CultureInfo.InvariantCulture;
         void Say(string what) => Console.WriteLine($"  [{DateTime.UtcNow:HH:mm:ss}] {what}");
@@ -192,11 +192,5 @@ public static class OrderChaosScenario
             ("duplicated ids (first 20)", string.Join(",", dupErp.Concat(dupCrm).Distinct().Take(20))),
         ], new { orders, rate, topology = "cluster" });
         return lostErp.Count + lostCrm.Count + dupErp.Count + dupCrm.Count == 0 ? 0 : 1;
-    }
-
-    private static string Option(string[] args, string name, string fallback)
-    {
-        var i = Array.IndexOf(args, "--" + name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     }
 }

@@ -27,10 +27,10 @@ public static class OrderE2eScenario
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var rate = double.Parse(Option(args, "rate", "100"), CultureInfo.InvariantCulture);
-        var seconds = int.Parse(Option(args, "seconds", "20"), CultureInfo.InvariantCulture);
-        var latency = int.Parse(Option(args, "latency", "20"), CultureInfo.InvariantCulture);
-        var concurrency = int.Parse(Option(args, "concurrency", "8"), CultureInfo.InvariantCulture);
+        var rate = double.Parse(BenchOptions.Option(args, "rate", "100"), CultureInfo.InvariantCulture);
+        var seconds = int.Parse(BenchOptions.Option(args, "seconds", "20"), CultureInfo.InvariantCulture);
+        var latency = int.Parse(BenchOptions.Option(args, "latency", "20"), CultureInfo.InvariantCulture);
+        var concurrency = int.Parse(BenchOptions.Option(args, "concurrency", "8"), CultureInfo.InvariantCulture);
         var signed = new SignedOrders(Secret);
         await using var silo = SiloProcess.Start(
             "--Logging:LogLevel:Default=Warning", "--RetailSync:Dashboard:Enabled=false",
@@ -181,11 +181,5 @@ public static class OrderE2eScenario
             && at.TryGetValue("shopify:syncStatus", out var shopify) && at.TryGetValue("crm:upsert", out var crm)
             ? [(context - start).TotalMilliseconds, (accepted - context).TotalMilliseconds, (shopify - accepted).TotalMilliseconds, (crm - accepted).TotalMilliseconds]
             : null;
-    }
-
-    private static string Option(string[] args, string name, string fallback)
-    {
-        var i = Array.IndexOf(args, "--" + name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     }
 }

@@ -24,9 +24,9 @@ public static class RefundScenario
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var refunds = int.Parse(Option(args, "refunds", "500"), CultureInfo.InvariantCulture);
-        var rate = double.Parse(Option(args, "rate", "25"), CultureInfo.InvariantCulture);
-        var latency = int.Parse(Option(args, "latency", "20"), CultureInfo.InvariantCulture);
+        var refunds = int.Parse(BenchOptions.Option(args, "refunds", "500"), CultureInfo.InvariantCulture);
+        var rate = double.Parse(BenchOptions.Option(args, "rate", "25"), CultureInfo.InvariantCulture);
+        var latency = int.Parse(BenchOptions.Option(args, "latency", "20"), CultureInfo.InvariantCulture);
         var signed = new SignedOrders(Secret);
         await using var silo = SiloProcess.Start(
             "--Logging:LogLevel:Default=Warning", "--RetailSync:Dashboard:Enabled=false",
@@ -118,11 +118,5 @@ public static class RefundScenario
             ("refunds refused by the webhook / not completed within the deadline", $"{sent.Refused} / {unfinished}"),
         ], new { refunds, rate, latency });
         return unfinished == 0 && sent.Refused == 0 ? 0 : 1;
-    }
-
-    private static string Option(string[] args, string name, string fallback)
-    {
-        var i = Array.IndexOf(args, "--" + name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     }
 }

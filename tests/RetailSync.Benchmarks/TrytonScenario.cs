@@ -19,8 +19,8 @@ public static class TrytonScenario
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var orders = int.Parse(Option(args, "orders", "60"), CultureInfo.InvariantCulture);
-        var batch = int.Parse(Option(args, "batch", "10"), CultureInfo.InvariantCulture);
+        var orders = int.Parse(BenchOptions.Option(args, "orders", "60"), CultureInfo.InvariantCulture);
+        var batch = int.Parse(BenchOptions.Option(args, "batch", "10"), CultureInfo.InvariantCulture);
         if (!LocalTryton.Installed)
         {
             Console.Error.WriteLine("Tryton is not installed: apt-get install --no-install-recommends tryton-server tryton-modules-sale tryton-modules-sale-credit-limit (see scripts/test.sh)");
@@ -87,11 +87,6 @@ public static class TrytonScenario
         return new LoadResult(name, 1, orders, 0, seconds, orders / seconds, latencies[latencies.Count / 2], latencies[Math.Min(latencies.Count - 1, (int)(latencies.Count * 0.99))]);
     }
 
-    private static string Option(string[] args, string name, string fallback)
-    {
-        var i = Array.IndexOf(args, "--" + name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-    }
 
     /// <summary>What a hand-written integration would do with every id looked up once: no searches, no idempotency.</summary>
     private sealed class BareClient(TrytonRpc rpc, JsonObject template)
