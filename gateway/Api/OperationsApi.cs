@@ -40,10 +40,22 @@ public static class OperationsApi
         });
         app.MapGroup("/api/v1").AddEndpointFilter<ApiKeyFilter>()
             .MapGet("/kpis", async (IClusterClient grains) => TypedResults.Ok(await grains.GetGrain<IKpiGrain>("kpis").GetAsync()));
+        // The memory of the process serving this API (in the embedded default, the whole system) after a full,
+        // compacting collection: for capacity planning and the memory benchmark. Collecting pauses the process.
+        ops.MapGet("/memory", () =>
+        {
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            return TypedResults.Ok(new MemoryAnswer(GC.GetTotalMemory(false), Environment.WorkingSet, GC.CollectionCount(2)));
+        });
         return app;
     }
 
     public sealed record RetryAnswer(CommandView Command, OpsException? Exception);
+
+    public sealed record MemoryAnswer(long HeapBytes, long WorkingSetBytes, int Gen2Collections);
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No exception {id}.");

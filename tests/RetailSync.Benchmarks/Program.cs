@@ -16,6 +16,8 @@ switch (options.Scenario)
         return await RefundScenario.RunAsync(args);
     case "tryton":
         return await TrytonScenario.RunAsync(args);
+    case "memory":
+        return await MemoryScenario.RunAsync(args, options);
     case "inventory":
         return await InventoryScenario.RunAsync(args);
     case "identity":
@@ -24,7 +26,7 @@ switch (options.Scenario)
         await MappingScenario.RunAsync(options);
         return 0;
     default:
-        Console.Error.WriteLine($"unknown scenario '{options.Scenario}'. Scenarios: intake, order-e2e, flash-sale, refund, identity, inventory, tryton, mapping");
+        Console.Error.WriteLine($"unknown scenario '{options.Scenario}'. Scenarios: intake, order-e2e, flash-sale, refund, identity, inventory, memory, tryton, mapping");
         Console.Error.WriteLine("usage: dotnet run -c Release --project tests/RetailSync.Benchmarks -- <scenario> [--seconds 10] [--warmup 3] [--concurrency 32] [--topology embedded,cluster] [--dashboard false]");
         Console.Error.WriteLine("       flash-sale [--orders 20000] [--over 60] [--erp-limit 50] [--batch 50] [--concurrency 8]");
         Console.Error.WriteLine("       order-e2e [--rate 100] [--seconds 20] [--latency 20] [--concurrency 8]");
@@ -32,6 +34,7 @@ switch (options.Scenario)
         Console.Error.WriteLine("       refund [--refunds 500] [--rate 25] [--latency 20]");
         Console.Error.WriteLine("       identity [--people 8000] [--concurrency 32] [--topology embedded,cluster] [--distribute true]");
         Console.Error.WriteLine("       inventory [--skus 10000] [--rate 2000] [--seconds 20]");
+        Console.Error.WriteLine("       memory [--grains 100000] [--concurrency 32]");
         Console.Error.WriteLine("       tryton [--orders 60] [--batch 10]");
         return 2;
 }

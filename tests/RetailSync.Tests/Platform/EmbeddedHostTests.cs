@@ -20,6 +20,11 @@ public sealed class EmbeddedHostTests
         Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
         Assert.Contains("<title>Orleans Dashboard</title>", await dashboard.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/sandbox/")).StatusCode);
+        // The process's memory after a full collection, for operators (and the memory benchmark): behind the API key.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/v1/ops/memory")).StatusCode);
+        var (status, memory) = await http.GetApiAsync("/api/v1/ops/memory");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.True(memory.GetProperty("heapBytes").GetInt64() > 0 && memory.GetProperty("workingSetBytes").GetInt64() >= memory.GetProperty("heapBytes").GetInt64());
         Assert.Contains("state is in memory", silo.Log);
         Assert.Contains(silo.HttpUrl, silo.Log);
     }
