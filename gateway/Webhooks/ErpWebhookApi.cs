@@ -46,13 +46,12 @@ public static partial class ErpWebhookApi
         ErpCallback? parsed;
         try
         {
-            if (JsonSerializer.Deserialize<CustomerCallbacks.PersonCallback>(body!, JsonOptions) is { Type: CustomerCallbacks.CustomerChanged } person)
+            parsed = JsonSerializer.Deserialize<ErpCallback>(body!, JsonOptions);
+            if (parsed?.Type == CustomerCallbacks.CustomerChanged && JsonSerializer.Deserialize<CustomerCallbacks.PersonCallback>(body!, JsonOptions) is { } person)
             {
                 // A customer changed in the ERP: it goes through identity resolution like every person.
                 return await CustomerCallbacks.ReceivePersonAsync(RetailSync.Customers.CustomerSources.Erp, connector, person, callback, settings, grains, http, loggers);
             }
-
-            parsed = JsonSerializer.Deserialize<ErpCallback>(body!, JsonOptions);
         }
         catch (JsonException ex)
         {

@@ -163,11 +163,13 @@ public sealed class SkuGrain(
     private async Task GrantBackordersAsync()
     {
         var granted = new List<StockReservation>();
-        while (S.Backorders.Count > 0 && AvailableToSell >= S.Backorders[0].Quantity)
+        var available = AvailableToSell;
+        while (S.Backorders.Count > 0 && available >= S.Backorders[0].Quantity)
         {
             var next = S.Backorders[0];
             S.Backorders.RemoveAt(0);
             S.Reservations[next.OrderKey] = next with { At = clock.GetUtcNow() };
+            available -= next.Quantity;
             granted.Add(next);
         }
 

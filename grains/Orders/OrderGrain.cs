@@ -247,7 +247,7 @@ public sealed class OrderGrain(
 
         // One command in flight per system keeps each system's changes in order.
         var heads = S.Outbox.Where(e => e.EndedAt is null).GroupBy(e => e.Command.System).Select(g => g.First())
-            .Where(e => resend || !handed.Contains(e.Key)).Where(e => !WaitsForCrmContext(e)).ToList();
+            .Where(e => resend || !handed.Contains(e.Key)).Where(e => !WaitsBeforeErp(e)).ToList();
         foreach (var head in heads)
         {
             await GrainFactory.GetGrain<IOutboundDispatcherGrain>(head.Command.System)
@@ -258,10 +258,11 @@ public sealed class OrderGrain(
     }
 
     /// <summary>
-    /// The ERP submission waits for the CRM context while the lookup is unfinished, at most
-    /// <see cref="OutboundOptions.CrmContextWait"/> from its planning: a slow CRM must not hold orders back.
+    /// The ERP submission waits for the stock reservation (without a deadline), and for the CRM context and the
+    /// buyer's golden customer while they are unfinished, at most <see cref="OutboundOptions.CrmContextWait"/>
+    /// from its planning: a slow CRM or identity resolution must not hold orders back.
     /// </summary>
-    private bool WaitsForCrmContext(OutboxEntry entry)
+    private bool WaitsBeforeErp(OutboxEntry entry)
     {
         if (entry.Command.Operation == "submitOrder" && S.StockStatus is StockStates.Pending or StockStates.Short)
         {

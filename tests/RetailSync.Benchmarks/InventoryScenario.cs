@@ -83,29 +83,29 @@ public static class InventoryScenario
         });
         var sendSeconds = started.Elapsed.TotalSeconds;
 
-        // Drained: Shopify holds the ERP's last figure of every SKU (or the deadline passes).
-        var deadline = DateTime.UtcNow.AddMinutes(2);
+        // Drained: Shopify holds the ERP's last figure of every SKU (or the deadline passes), polled every 2 s with progress.
         var mismatched = skus;
-        while (DateTime.UtcNow < deadline)
+        await Eventually.ValueAsync(async () =>
         {
             var levels = (await StateAsync(http)).GetProperty("inventoryLevels").EnumerateArray()
                 .ToDictionary(l => l.GetProperty("inventoryItemId").GetString()!, l => l.GetProperty("available").GetInt32());
-            mismatched = Enumerable.Range(0, skus).Count(i => versions[i] > 0 && levels.GetValueOrDefault((FirstItem + i).ToString(CultureInfo.InvariantCulture), -1) != last[i]);
+            var behind = Enumerable.Range(0, skus).Where(i => versions[i] > 0 && levels.GetValueOrDefault((FirstItem + i).ToString(CultureInfo.InvariantCulture), -1) != last[i]).ToList();
+            mismatched = behind.Count;
             if (mismatched == 0)
             {
-                break;
+                return true;
             }
 
             var shopify = (await http.GetFromJsonAsync<JsonElement>("/api/v1/kpis")).GetProperty("backlog").GetProperty("shopify");
             if (args.Contains("--explain"))
             {
-                var first = Enumerable.Range(0, skus).First(i => versions[i] > 0 && levels.GetValueOrDefault((FirstItem + i).ToString(CultureInfo.InvariantCulture), -1) != last[i]);
+                var first = behind[0];
                 Console.WriteLine($"  {Sku(first)} (Shopify {levels.GetValueOrDefault((FirstItem + first).ToString(CultureInfo.InvariantCulture), -1)}, ERP {last[first]}): {await http.GetStringAsync($"/api/v1/inventory/{Tenant}/{Sku(first)}")}");
             }
 
             Console.WriteLine($"  {started.Elapsed.TotalSeconds:F0} s: {mismatched} SKUs not at the ERP's figure yet; Shopify queue {shopify.GetRawText()}");
-            await Task.Delay(2000);
-        }
+            return (bool?)null;
+        }, DateTime.UtcNow.AddMinutes(2), TimeSpan.FromSeconds(2));
 
         var drained = started.Elapsed.TotalSeconds;
         var after = await StateAsync(http);

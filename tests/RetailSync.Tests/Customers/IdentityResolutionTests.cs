@@ -79,14 +79,8 @@ public sealed class IdentityResolutionTests(SandboxHostFixture sandbox) : IAsync
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{topic}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 
-    private static HttpRequestMessage Signed(string path, string secret, object body)
-    {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(body);
-        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(bytes) };
-        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        request.Headers.Add("X-RetailSync-Hmac-Sha256", Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), bytes)));
-        return request;
-    }
+    private static HttpRequestMessage Signed(string path, string secret, object body) =>
+        ShopifyFixtures.SignedCallback(path, JsonSerializer.SerializeToUtf8Bytes(body), secret);
 
     private async Task<JsonElement> CallbackAsync(string path, string secret, object body)
     {

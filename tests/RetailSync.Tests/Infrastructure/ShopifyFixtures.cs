@@ -59,6 +59,26 @@ public static class ShopifyFixtures
     public static HttpRequestMessage Delivery(string topic, string json, string? eventId = null) =>
         Delivery(topic, Encoding.UTF8.GetBytes(json), eventId);
 
+    /// <summary>An ERP or CRM callback to <paramref name="path"/>, signed like the connectors' (base64 HMAC-SHA256 of the body).</summary>
+    public static HttpRequestMessage SignedCallback(string path, byte[] body, string secret)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        request.Headers.Add("X-RetailSync-Hmac-Sha256", Convert.ToBase64String(System.Security.Cryptography.HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body)));
+        return request;
+    }
+
+    /// <summary>The orders/create fixture as a new order with one line: <paramref name="quantity"/> of <paramref name="sku"/>.</summary>
+    public static byte[] OrderOfOneLine(long orderId, string sku, int quantity)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(OrderVariant("orders_create__hookdeck-2024-10.json", orderId, DateTimeOffset.UtcNow))!.AsObject();
+        var line = node["line_items"]![0]!.DeepClone().AsObject();
+        line["sku"] = sku;
+        line["quantity"] = quantity;
+        node["line_items"] = new System.Text.Json.Nodes.JsonArray(line);
+        return Encoding.UTF8.GetBytes(node.ToJsonString());
+    }
+
     /// <summary>
     /// A copy of an order payload with another id and updated_at, for scenarios on fresh orders. Shopify's
     /// sample payloads all carry a cancelled_at; it is cleared unless the scenario is a cancellation.

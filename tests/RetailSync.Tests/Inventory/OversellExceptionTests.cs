@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json.Nodes;
 using RetailSync.Sandbox.BusinessCentral;
 using RetailSync.Sandbox.Shopify;
 using RetailSync.Tests.Infrastructure;
@@ -37,12 +35,7 @@ public sealed class OversellExceptionTests : IAsyncLifetime
         (await host.Http.PostAsJsonAsync("/sandbox/erp/stock", new { sku, location = "MAIN", onHand = 1 })).EnsureSuccessStatusCode();
         var id = Random.Shared.NextInt64(1_000_000_000, 8_000_000_000);
         host.App.Services.GetRequiredService<ShopifySimulator>().SeedOrder(id.ToString(CultureInfo.InvariantCulture), "#" + id);
-        var node = JsonNode.Parse(ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", id, DateTimeOffset.UtcNow))!.AsObject();
-        var line = node["line_items"]![0]!.DeepClone().AsObject();
-        line["sku"] = sku;
-        line["quantity"] = 3;
-        node["line_items"] = new JsonArray(line);
-        Assert.Equal(HttpStatusCode.OK, (await host.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", Encoding.UTF8.GetBytes(node.ToJsonString())))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Http.SendAsync(ShopifyFixtures.Delivery("orders/create", ShopifyFixtures.OrderOfOneLine(id, sku, 3)))).StatusCode);
 
         var exceptionId = $"order:oversell:{Shop}:{id}";
         await Eventually.TrueAsync(async () => (await host.Http.GetApiAsync($"/api/v1/ops/exceptions/{Uri.EscapeDataString(exceptionId)}")).Status == HttpStatusCode.OK,

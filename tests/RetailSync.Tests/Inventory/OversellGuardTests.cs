@@ -52,15 +52,7 @@ public sealed class OversellGuardTests : IAsyncLifetime
         return (sku, item);
     }
 
-    private static byte[] Order(long id, string sku, int quantity)
-    {
-        var node = JsonNode.Parse(ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", id, DateTimeOffset.UtcNow))!.AsObject();
-        var line = node["line_items"]![0]!.DeepClone().AsObject();
-        line["sku"] = sku;
-        line["quantity"] = quantity;
-        node["line_items"] = new JsonArray(line);
-        return Encoding.UTF8.GetBytes(node.ToJsonString());
-    }
+    private static byte[] Order(long id, string sku, int quantity) => ShopifyFixtures.OrderOfOneLine(id, sku, quantity);
 
     private async Task<JsonElement?> SkuAsync(string sku)
     {

@@ -30,14 +30,8 @@ public sealed class SkuGrainTests(SandboxHostFixture sandbox) : IAsyncLifetime
         return answer;
     }
 
-    private static HttpRequestMessage Callback(string json)
-    {
-        var bytes = Encoding.UTF8.GetBytes(json);
-        var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/erp/bc") { Content = new ByteArrayContent(bytes) };
-        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        request.Headers.Add("X-RetailSync-Hmac-Sha256", Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes("sandbox-erp-secret"), bytes)));
-        return request;
-    }
+    private static HttpRequestMessage Callback(string json) =>
+        ShopifyFixtures.SignedCallback("/webhooks/erp/bc", Encoding.UTF8.GetBytes(json), "sandbox-erp-secret");
 
     [Fact]
     public async Task an_older_erp_figure_arriving_late_is_recorded_not_applied()

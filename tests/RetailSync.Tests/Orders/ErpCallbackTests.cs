@@ -149,14 +149,8 @@ public sealed class ErpCallbackTests(SandboxHostFixture sandbox) : IAsyncLifetim
         Assert.Contains("retailsync:accepted", (await ShopifyOrderAsync(id)).GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
     }
 
-    private static HttpRequestMessage Callback(string json, string secret = "sandbox-erp-secret", string connector = "bc")
-    {
-        var bytes = Encoding.UTF8.GetBytes(json);
-        var request = new HttpRequestMessage(HttpMethod.Post, $"/webhooks/erp/{connector}") { Content = new ByteArrayContent(bytes) };
-        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        request.Headers.Add("X-RetailSync-Hmac-Sha256", Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), bytes)));
-        return request;
-    }
+    private static HttpRequestMessage Callback(string json, string secret = "sandbox-erp-secret", string connector = "bc") =>
+        ShopifyFixtures.SignedCallback($"/webhooks/erp/{connector}", Encoding.UTF8.GetBytes(json), secret);
 
     [Fact]
     public async Task erp_callbacks_are_verified_deduplicated_and_refused_with_problem_details_when_wrong()
