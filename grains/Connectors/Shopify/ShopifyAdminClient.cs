@@ -284,7 +284,10 @@ public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<
 
                 restoreRate = status["restoreRate"]!.GetValue<double>();
                 maximum = status["maximumAvailable"]!.GetValue<double>();
-                available = status["currentlyAvailable"]!.GetValue<double>() - inFlight;
+                var reported = status["currentlyAvailable"]!.GetValue<double>() - inFlight;
+                // Answers arrive out of order: an older one must not raise the estimate above what newer ones left.
+                var estimate = double.IsNaN(available) ? reported : Math.Min(maximum, available + (now - at).TotalSeconds * restoreRate);
+                available = Math.Min(estimate, reported);
                 at = now;
             }
         }
