@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using RetailSync.Intake;
 
 namespace RetailSync.Intake;
@@ -45,8 +46,23 @@ public sealed class Journal
     {
         Remember(delivery);
         var triggered = delivery.TriggeredAt is { } t ? $" triggered {t:O}" : "";
-        // ERP callbacks are recorded with their own source prefix (erp:{connector}/{type}).
-        Record(delivery.ReceivedAt, delivery.Topic.StartsWith("erp:", StringComparison.Ordinal) ? delivery.Topic : $"shopify:{delivery.Topic}", $"{outcome.ToString().ToLowerInvariant()}: {delivery.Describe()}{triggered}; {detail}", delivery.DedupeKey);
+        Record(delivery.ReceivedAt, KindOf(delivery.Topic), $"{outcome.ToString().ToLowerInvariant()}: {delivery.Describe()}{triggered}; {detail}", delivery.DedupeKey);
+    }
+
+    // Every timeline entry names its kind; sharing one string per topic saves a string per entry in
+    // every active grain (the topics are few: Shopify's routed topics and each ERP connector's types).
+    private static readonly ConcurrentDictionary<string, string> Kinds = new(StringComparer.Ordinal);
+
+    /// <summary>ERP callbacks are recorded with their own source prefix (erp:{connector}/{type}), Shopify's as shopify:{topic}.</summary>
+    private static string KindOf(string topic)
+    {
+        if (Kinds.TryGetValue(topic, out var kind))
+        {
+            return kind;
+        }
+
+        kind = topic.StartsWith("erp:", StringComparison.Ordinal) ? topic : $"shopify:{topic}";
+        return Kinds.Count < 1024 ? Kinds.GetOrAdd(topic, kind) : kind;
     }
 
     /// <summary>Drops timeline entries that mention any of the given personal values.</summary>

@@ -49,12 +49,13 @@ public sealed class SkuGrain(
             S.LastErpUpdateAt = delivery.ReceivedAt;
             // The ERP's figure for this location now includes what was restocked there before it,
             // and the orders it had allocated before it.
-            S.PendingRestocks.RemoveAll(r => (r.Location ?? change.Location) == change.Location && r.At <= change.OccurredAt);
+            S.PendingRestocksStored?.RemoveAll(r => (r.Location ?? change.Location) == change.Location && r.At <= change.OccurredAt);
             foreach (var counted in S.Reservations.Values.Where(r => r.AllocatedAt <= change.OccurredAt).ToList())
             {
-                S.Reservations.Remove(counted.OrderKey);
+                S.WritableReservations.Remove(counted.OrderKey);
             }
 
+            S.Trim();
             return IntakeOutcome.Applied;
         }, outcome => outcome == IntakeOutcome.Stale
             ? $"{change.Location}: version {change.Version} is not newer than applied {S.Locations[change.Location].Version}"
@@ -105,16 +106,16 @@ public sealed class SkuGrain(
         // First come, first served: nobody overtakes an order already waiting.
         if (S.Backorders.Count == 0 && available >= quantity)
         {
-            S.Reservations[orderKey] = new StockReservation(orderKey, quantity, now);
+            S.WritableReservations[orderKey] = new StockReservation(orderKey, quantity, now);
             S.Journal.Record(now, "reserved", $"{quantity} for order {orderKey} ({available - quantity} left to sell)", orderKey);
-            await this.WriteOrForgetAsync(state);
+            await SaveAsync();
             SchedulePush(options.Value.PushDelay);
             return ReservationResult.Reserved;
         }
 
-        S.Backorders.Add(new StockReservation(orderKey, quantity, now));
+        S.WritableBackorders.Add(new StockReservation(orderKey, quantity, now));
         S.Journal.Record(now, "backordered", $"{quantity} for order {orderKey}: only {Math.Max(0, available)} to sell; waits for stock ({S.Backorders.Count} waiting)", orderKey);
-        await this.WriteOrForgetAsync(state);
+        await SaveAsync();
         return ReservationResult.Short;
     }
 
@@ -128,32 +129,32 @@ public sealed class SkuGrain(
         if (S.Locations.Values.Any(l => l.At >= erpTime))
         {
             // The ERP reported after it booked the order (its report can overtake its answer to us): counted already.
-            S.Reservations.Remove(orderKey);
+            S.WritableReservations.Remove(orderKey);
             S.Journal.Record(clock.GetUtcNow(), "allocated", $"order {orderKey}: booked by the ERP and counted in its figure", orderKey);
-            await this.WriteOrForgetAsync(state);
+            await SaveAsync();
             await GrantBackordersAsync();
             SchedulePush(options.Value.PushDelay);
             return;
         }
 
-        S.Reservations[orderKey] = reservation with { AllocatedAt = erpTime };
+        S.WritableReservations[orderKey] = reservation with { AllocatedAt = erpTime };
         // Ended by grace if no figure comes: drop what expired and show Shopify the result then.
         foreach (var expired in S.Reservations.Values.Except(OpenReservations).ToList())
         {
-            S.Reservations.Remove(expired.OrderKey);
+            S.WritableReservations.Remove(expired.OrderKey);
         }
 
-        await this.WriteOrForgetAsync(state);
+        await SaveAsync();
         SchedulePush(options.Value.AllocationGrace);
     }
 
     public async Task ReleaseAsync(string orderKey)
     {
-        var released = S.Reservations.Remove(orderKey) | S.Backorders.RemoveAll(b => b.OrderKey == orderKey) > 0;
+        var released = S.ReservationsStored?.Remove(orderKey) == true | (S.BackordersStored?.RemoveAll(b => b.OrderKey == orderKey) ?? 0) > 0;
         if (released)
         {
             S.Journal.Record(clock.GetUtcNow(), "released", $"order {orderKey} holds nothing any more", orderKey);
-            await this.WriteOrForgetAsync(state);
+            await SaveAsync();
             await GrantBackordersAsync();
             SchedulePush(options.Value.PushDelay);
         }
@@ -167,8 +168,8 @@ public sealed class SkuGrain(
         while (S.Backorders.Count > 0 && available >= S.Backorders[0].Quantity)
         {
             var next = S.Backorders[0];
-            S.Backorders.RemoveAt(0);
-            S.Reservations[next.OrderKey] = next with { At = clock.GetUtcNow() };
+            S.WritableBackorders.RemoveAt(0);
+            S.WritableReservations[next.OrderKey] = next with { At = clock.GetUtcNow() };
             available -= next.Quantity;
             granted.Add(next);
         }
@@ -179,7 +180,7 @@ public sealed class SkuGrain(
         }
 
         S.Journal.Record(clock.GetUtcNow(), "reserved", $"stock came for {granted.Count} waiting order(s): {string.Join(", ", granted.Select(g => g.OrderKey))}", null);
-        await this.WriteOrForgetAsync(state);
+        await SaveAsync();
         var sku = EntityKeys.Split(this.GetPrimaryKeyString()).Id;
         foreach (var order in granted)
         {
@@ -196,10 +197,10 @@ public sealed class SkuGrain(
         }
 
         var now = clock.GetUtcNow();
-        S.RestocksSeen.Add(key);
-        S.PendingRestocks.Add(new PendingRestock(key, quantity, location, now));
+        S.WritableRestocksSeen.Add(key);
+        S.WritablePendingRestocks.Add(new PendingRestock(key, quantity, location, now));
         S.Journal.Record(now, "restock", $"{quantity} taken back{(location is null ? "" : $" at {location}")} ({key}), until the ERP's next figure counts them", key);
-        await this.WriteOrForgetAsync(state);
+        await SaveAsync();
         await GrantBackordersAsync();
         SchedulePush(options.Value.PushDelay);
     }
@@ -211,9 +212,9 @@ public sealed class SkuGrain(
             return;
         }
 
-        S.ShopifyItems[shop] = inventoryItemId;
+        S.WritableShopifyItems[shop] = inventoryItemId;
         S.Journal.Record(clock.GetUtcNow(), "shopify:item", $"{shop}: inventory item {inventoryItemId}", null);
-        await this.WriteOrForgetAsync(state);
+        await SaveAsync();
         // Known to the tenant's directory: an ERP without stock callbacks is polled for it.
         var (tenant, sku) = EntityKeys.Split(this.GetPrimaryKeyString());
         await GrainFactory.GetGrain<ISkuDirectoryGrain>(tenant).AddAsync(sku);
@@ -238,10 +239,10 @@ public sealed class SkuGrain(
         if (last is not null)
         {
             // What Shopify holds now is the compare value of the write that restores the ERP's figure.
-            S.Pushed[key] = last with { Available = available, At = now };
+            S.WritablePushed[key] = last with { Available = available, At = now };
         }
 
-        await this.WriteOrForgetAsync(state);
+        await SaveAsync();
         SchedulePush(options.Value.PushDelay);
     }
 
@@ -255,10 +256,10 @@ public sealed class SkuGrain(
         if (S.Pushed.TryGetValue(key, out var last))
         {
             // What Shopify holds is the compare value of the repairing write.
-            S.Pushed[key] = last with { Available = found, At = clock.GetUtcNow() };
+            S.WritablePushed[key] = last with { Available = found, At = clock.GetUtcNow() };
         }
 
-        await this.WriteOrForgetAsync(state);
+        await SaveAsync();
         SchedulePush(TimeSpan.Zero);
     }
 
@@ -287,6 +288,12 @@ public sealed class SkuGrain(
                 yield return (shop, item, shopifyLocation, here - taken);
             }
         }
+    }
+
+    private Task SaveAsync()
+    {
+        S.Trim();
+        return this.WriteOrForgetAsync(state);
     }
 
     private static string PushKey(string shop, string location) => $"{shop}|{location}";
@@ -336,9 +343,9 @@ public sealed class SkuGrain(
             var command = OutboundExecutor.Command("shopify", "inventorySet",
                 new ShopifyInventorySet(shop, item, location, available, changeFrom, $"{this.GetPrimaryKeyString()}:{commandKey}"), commandKey)
                 with { ReplyTo = this.GetGrainId().ToString() };
-            S.Outbox.Add(new OutboxEntry { Key = commandKey, Command = command, PlannedAt = now });
+            S.WritableOutbox.Add(new OutboxEntry { Key = commandKey, Command = command, PlannedAt = now });
             // The ERP change this value shows, for the freshness KPI: the latest figure of the mapped location.
-            S.ShowsErpChangeOf[commandKey] = options.Value.Locations.Where(l => l.Value == location && S.Locations.ContainsKey(l.Key))
+            S.WritableShowsErpChangeOf[commandKey] = options.Value.Locations.Where(l => l.Value == location && S.Locations.ContainsKey(l.Key))
                 .Select(l => S.Locations[l.Key].At).DefaultIfEmpty(now).Max();
             planned = true;
         }
@@ -350,7 +357,7 @@ public sealed class SkuGrain(
         }
 
         await outboxIndex.AddAsync(this.GetGrainId().ToString());
-        await this.WriteOrForgetAsync(state);
+        await SaveAsync();
         foreach (var entry in unsent)
         {
             await GrainFactory.GetGrain<IOutboundDispatcherGrain>("shopify").EnqueueAsync([new DispatchItem(entry.Key, entry.Command, entry.PlannedAt)]);
@@ -379,8 +386,8 @@ public sealed class SkuGrain(
             }
 
             var key = PushKey(p.Shop, p.LocationId);
-            S.Pushed[key] = new ShopifyPush(p.Shop, p.InventoryItemId, p.LocationId, p.Quantity, now);
-            var recent = S.RecentWrites.TryGetValue(key, out var list) ? list : S.RecentWrites[key] = [];
+            S.WritablePushed[key] = new ShopifyPush(p.Shop, p.InventoryItemId, p.LocationId, p.Quantity, now);
+            var recent = S.RecentWrites.TryGetValue(key, out var list) ? list : S.WritableRecentWrites[key] = [];
             recent.Add(p.Quantity);
             if (recent.Count > 8)
             {
@@ -389,9 +396,9 @@ public sealed class SkuGrain(
         }
 
         // Only the latest writes are worth keeping on record.
-        S.ShowsErpChangeOf.Remove(entry.Key);
-        S.Outbox.RemoveAll(e => e.EndedAt is not null && e != entry);
-        await this.WriteOrForgetAsync(state);
+        S.ShowsErpChangeOfStored?.Remove(entry.Key);
+        S.WritableOutbox.RemoveAll(e => e.EndedAt is not null && e != entry);
+        await SaveAsync();
         if (S.Outbox.All(e => e.EndedAt is not null))
         {
             outboxIndex.RemoveAsync(this.GetGrainId().ToString()).Ignore();
@@ -421,8 +428,8 @@ public sealed class SkuGrain(
         }
 
         // A failed write is not replayed as it was: the next write carries the value that is right now.
-        S.Outbox.Remove(entry);
-        await this.WriteOrForgetAsync(state);
+        S.WritableOutbox.Remove(entry);
+        await SaveAsync();
         SchedulePush(TimeSpan.Zero);
         return new CommandView(entry.Key, entry.Command, CommandStatus.Pending, entry.Attempts, entry.Result, null, null);
     }
@@ -445,33 +452,66 @@ public sealed class SkuGrain(
 [GenerateSerializer, Alias("RetailSync.Inventory.SkuState")]
 public sealed class SkuState
 {
+    // Most SKUs only ever hold an ERP figure: the other collections are created on first use and dropped
+    // when empty again (an empty dictionary costs 80 bytes, with 100,000 active SKUs that is 40 MB). Read
+    // through the read-only views; change through the Writable... members.
     [Id(0)] public Dictionary<string, LocationStock> Locations { get; set; } = new(StringComparer.Ordinal);
-    [Id(1)] public List<PendingRestock> PendingRestocks { get; set; } = [];
-    [Id(2)] public List<string> RestocksSeen { get; set; } = [];
+    [Id(1)] public List<PendingRestock>? PendingRestocksStored { get; set; }
+    [Id(2)] public List<string>? RestocksSeenStored { get; set; }
     [Id(3)] public DateTimeOffset? LastErpUpdateAt { get; set; }
     [Id(4)] public Journal Journal { get; set; } = new();
 
     /// <summary>Shop → Shopify inventory item of this SKU.</summary>
-    [Id(5)] public Dictionary<string, string> ShopifyItems { get; set; } = new(StringComparer.Ordinal);
+    [Id(5)] public Dictionary<string, string>? ShopifyItemsStored { get; set; }
 
     /// <summary>"{shop}|{location}" → what Shopify was last given (the compare value of the next write).</summary>
-    [Id(6)] public Dictionary<string, ShopifyPush> Pushed { get; set; } = new(StringComparer.Ordinal);
+    [Id(6)] public Dictionary<string, ShopifyPush>? PushedStored { get; set; }
 
-    [Id(7)] public List<OutboxEntry> Outbox { get; set; } = [];
+    [Id(7)] public List<OutboxEntry>? OutboxStored { get; set; }
     [Id(8)] public int Writes { get; set; }
 
     /// <summary>Levels Shopify reported that were our own writes coming back (not stored per event: only counted).</summary>
     [Id(9)] public int Echoes { get; set; }
 
     /// <summary>"{shop}|{location}" → the last values we wrote there, to recognise their webhooks when they come back.</summary>
-    [Id(10)] public Dictionary<string, List<int>> RecentWrites { get; set; } = new(StringComparer.Ordinal);
+    [Id(10)] public Dictionary<string, List<int>>? RecentWritesStored { get; set; }
 
     /// <summary>Pending write → when the ERP made the change it shows (inventory freshness).</summary>
-    [Id(11)] public Dictionary<string, DateTimeOffset> ShowsErpChangeOf { get; set; } = new(StringComparer.Ordinal);
+    [Id(11)] public Dictionary<string, DateTimeOffset>? ShowsErpChangeOfStored { get; set; }
 
     /// <summary>Order key → its open reservation of this SKU.</summary>
-    [Id(12)] public Dictionary<string, StockReservation> Reservations { get; set; } = new(StringComparer.Ordinal);
+    [Id(12)] public Dictionary<string, StockReservation>? ReservationsStored { get; set; }
 
     /// <summary>Orders waiting for stock, first come first served.</summary>
-    [Id(13)] public List<StockReservation> Backorders { get; set; } = [];
+    [Id(13)] public List<StockReservation>? BackordersStored { get; set; }
+
+    public IReadOnlyList<PendingRestock> PendingRestocks => PendingRestocksStored ?? [];
+    public IReadOnlyList<string> RestocksSeen => RestocksSeenStored ?? [];
+    public IReadOnlyDictionary<string, string> ShopifyItems => (IReadOnlyDictionary<string, string>?)ShopifyItemsStored ?? ImmutableDictionary<string, string>.Empty;
+    public IReadOnlyDictionary<string, ShopifyPush> Pushed => (IReadOnlyDictionary<string, ShopifyPush>?)PushedStored ?? ImmutableDictionary<string, ShopifyPush>.Empty;
+    public IReadOnlyList<OutboxEntry> Outbox => OutboxStored ?? [];
+    public IReadOnlyDictionary<string, List<int>> RecentWrites => (IReadOnlyDictionary<string, List<int>>?)RecentWritesStored ?? ImmutableDictionary<string, List<int>>.Empty;
+    public IReadOnlyDictionary<string, DateTimeOffset> ShowsErpChangeOf => (IReadOnlyDictionary<string, DateTimeOffset>?)ShowsErpChangeOfStored ?? ImmutableDictionary<string, DateTimeOffset>.Empty;
+    public IReadOnlyDictionary<string, StockReservation> Reservations => (IReadOnlyDictionary<string, StockReservation>?)ReservationsStored ?? ImmutableDictionary<string, StockReservation>.Empty;
+    public IReadOnlyList<StockReservation> Backorders => BackordersStored ?? [];
+
+    public List<PendingRestock> WritablePendingRestocks => PendingRestocksStored ??= [];
+    public List<string> WritableRestocksSeen => RestocksSeenStored ??= [];
+    public Dictionary<string, string> WritableShopifyItems => ShopifyItemsStored ??= new(StringComparer.Ordinal);
+    public Dictionary<string, ShopifyPush> WritablePushed => PushedStored ??= new(StringComparer.Ordinal);
+    public List<OutboxEntry> WritableOutbox => OutboxStored ??= [];
+    public Dictionary<string, List<int>> WritableRecentWrites => RecentWritesStored ??= new(StringComparer.Ordinal);
+    public Dictionary<string, DateTimeOffset> WritableShowsErpChangeOf => ShowsErpChangeOfStored ??= new(StringComparer.Ordinal);
+    public Dictionary<string, StockReservation> WritableReservations => ReservationsStored ??= new(StringComparer.Ordinal);
+    public List<StockReservation> WritableBackorders => BackordersStored ??= [];
+
+    /// <summary>Drops the collections that are empty again (a dictionary keeps its grown arrays when emptied).</summary>
+    public void Trim()
+    {
+        if (PendingRestocksStored is { Count: 0 }) PendingRestocksStored = null;
+        if (OutboxStored is { Count: 0 }) OutboxStored = null;
+        if (ShowsErpChangeOfStored is { Count: 0 }) ShowsErpChangeOfStored = null;
+        if (ReservationsStored is { Count: 0 }) ReservationsStored = null;
+        if (BackordersStored is { Count: 0 }) BackordersStored = null;
+    }
 }

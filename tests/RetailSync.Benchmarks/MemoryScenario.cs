@@ -76,7 +76,7 @@ public static class MemoryScenario
         var baseline = await HeapAsync(http);
         var now = DateTimeOffset.UtcNow;
         await ForEachAsync(count, options.Concurrency, i => grains.GetGrain<ISkuGrain>(EntityKeys.ForShop(Tenant, $"MEM-{i:D7}"))
-            .ErpStockChangedAsync(Delivery($"sku-{i}", now), new ErpStockChange($"MEM-{i:D7}", "MAIN", i % 500, 1, now)));
+            .ErpStockChangedAsync(ErpDelivery($"sku-{i}", now), new ErpStockChange($"MEM-{i:D7}", "MAIN", i % 500, 1, now)));
         var afterSkus = await HeapAsync(http);
 
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(RepoPaths.Fixtures, "orders_create__hookdeck-2024-10.json")));
@@ -101,7 +101,10 @@ public static class MemoryScenario
         return 0;
     }
 
-    private static ShopifyDelivery Delivery(string id, DateTimeOffset at) => new(Shop, Tenant, "bench", id, null, at, "2026-01", false, at);
+    private static ShopifyDelivery Delivery(string id, DateTimeOffset at) => new(Shop, Tenant, "orders/create", id, null, at, "2026-01", false, at);
+
+    /// <summary>As the gateway hands an ERP stock callback to the SKU grain (topic and event id of the connector's event).</summary>
+    private static ShopifyDelivery ErpDelivery(string id, DateTimeOffset at) => new(Tenant, Tenant, "erp:bc/stock.changed", $"erp:bc:{id}", null, at, null, false, at);
 
     private static async Task<(long Heap, long WorkingSet)> HeapAsync(HttpClient http)
     {
