@@ -29,6 +29,7 @@ public sealed partial class SalesforceSimulator
     private readonly object gate = new();
     private readonly Dictionary<string, Dictionary<string, JsonObject>> records = [];
     private readonly Dictionary<(string SObject, string Field), Dictionary<string, string>> indexes = [];
+    private readonly Dictionary<(string SObject, string Field), Dictionary<string, List<string>>> queryIndexes = [];
     private readonly Dictionary<string, List<JsonObject>> cursors = [];
     private readonly List<(string SObject, string Field, string Message)> validationRules = [];
     private long sequence;
@@ -45,6 +46,7 @@ public sealed partial class SalesforceSimulator
         {
             records.Clear();
             indexes.Clear();
+            queryIndexes.Clear();
             cursors.Clear();
             validationRules.Clear();
             ApiUsage = 0;
@@ -207,6 +209,7 @@ public sealed partial class SalesforceSimulator
             {
                 foreach (var (id, r) in staged)
                 {
+                    Reindex(sObject, id, table.GetValueOrDefault(id), r);
                     table[id] = r;
                 }
 
@@ -252,6 +255,7 @@ public sealed partial class SalesforceSimulator
                 record["CaseNumber"] = sequence.ToString("D8", System.Globalization.CultureInfo.InvariantCulture);
             }
 
+            Reindex(sObject, id, null, record);
             Table(sObject)[id] = record;
             Changed(sObject);
             return Results.Json(new { id, success = true, errors = Array.Empty<object>() }, statusCode: 201);
@@ -289,6 +293,7 @@ public sealed partial class SalesforceSimulator
             }
 
             merged["LastModifiedDate"] = DateTimeOffset.UtcNow.ToString("O");
+            Reindex(sObject, id, record, merged);
             Table(sObject)[id] = merged;
             Changed(sObject);
             return Results.StatusCode(204);
@@ -317,15 +322,17 @@ public sealed partial class SalesforceSimulator
                 return Errors(400, $"sObject type '{sObject}' is not supported.", "INVALID_TYPE");
             }
 
-            var rows = Table(sObject).Values.AsEnumerable();
+            var table = Table(sObject);
+            var rows = table.Values.AsEnumerable();
             if (match.Groups["field"].Success)
             {
-                // Salesforce compares text case-insensitively in WHERE clauses.
+                // Salesforce compares text case-insensitively in WHERE clauses (the index's keys do).
                 var field = match.Groups["field"].Value;
                 var values = match.Groups["list"].Success
-                    ? SoqlString().Matches(match.Groups["list"].Value).Select(m => Unescape(m.Groups[1].Value)).ToHashSet(StringComparer.OrdinalIgnoreCase)
-                    : new HashSet<string>([Unescape(match.Groups["value"].Value)], StringComparer.OrdinalIgnoreCase);
-                rows = rows.Where(r => r[field]?.ToString() is { } v && values.Contains(v));
+                    ? SoqlString().Matches(match.Groups["list"].Value).Select(m => Unescape(m.Groups[1].Value)).Distinct(StringComparer.OrdinalIgnoreCase)
+                    : [Unescape(match.Groups["value"].Value)];
+                var index = QueryIndex(sObject, field);
+                rows = values.SelectMany(v => index.TryGetValue(v, out var ids) ? ids : []).Distinct().Select(id => table[id]);
             }
 
             var selected = rows.Select(r =>
@@ -414,12 +421,66 @@ public sealed partial class SalesforceSimulator
         return index;
     }
 
+    /// <summary>
+    /// Field value (case-insensitive, as SOQL compares) → record ids, for the fields queries filter on: built on
+    /// the first query and kept by every write. Without it
+    /// every query scanned the table, and in long runs the simulator, not RetailSync, used most of the CPU.
+    /// </summary>
+    private Dictionary<string, List<string>> QueryIndex(string sObject, string field)
+    {
+        if (!queryIndexes.TryGetValue((sObject, field), out var index))
+        {
+            index = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (id, record) in Table(sObject))
+            {
+                if (record[field]?.ToString() is { } value)
+                {
+                    (index.TryGetValue(value, out var ids) ? ids : index[value] = []).Add(id);
+                }
+            }
+
+            queryIndexes[(sObject, field)] = index;
+        }
+
+        return index;
+    }
+
+    /// <summary>Keeps the query indexes of a table right when an upsert replaces one of its records.</summary>
+    private void Reindex(string sObject, string id, JsonObject? before, JsonObject after)
+    {
+        foreach (var ((table, field), index) in queryIndexes)
+        {
+            if (table != sObject)
+            {
+                continue;
+            }
+
+            var old = before?[field]?.ToString();
+            var now = after[field]?.ToString();
+            if (string.Equals(old, now, StringComparison.OrdinalIgnoreCase) && (old is null) == (now is null))
+            {
+                continue;
+            }
+
+            if (old is not null && index.TryGetValue(old, out var oldIds))
+            {
+                oldIds.Remove(id);
+            }
+
+            if (now is not null)
+            {
+                (index.TryGetValue(now, out var ids) ? ids : index[now] = []).Add(id);
+            }
+        }
+    }
+
     private void Changed(string sObject)
     {
         foreach (var key in indexes.Keys.Where(k => k.SObject == sObject).ToList())
         {
             indexes.Remove(key);
         }
+
     }
 
     private Dictionary<string, JsonObject> Table(string sObject)
