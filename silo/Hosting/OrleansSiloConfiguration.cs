@@ -20,6 +20,14 @@ public static class OrleansSiloConfiguration
             gatewayPort: configuration.GetValue("RetailSync:Embedded:GatewayPort", 30000));
         silo.AddMemoryGrainStorage(StorageNames.State);
         silo.AddMemoryGrainStorage(StorageNames.PubSub);
+        // Memory storage serialises every write too (its default is JSON): the binary serializer, as in
+        // cluster mode, keeps the embedded default's writes cheap and its stored copies small.
+        foreach (var name in new[] { StorageNames.State, StorageNames.PubSub })
+        {
+            silo.Services.AddOptions<MemoryGrainStorageOptions>(name)
+                .Configure<Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+        }
+
         silo.UseInMemoryReminderService();
         silo.AddMemoryStreams(StorageNames.Events);
         silo.Services.AddSingleton<IOutboxIndex, GrainOutboxIndex>();
