@@ -7,7 +7,10 @@ namespace RetailSync.Platform;
 [Alias("RetailSync.Platform.IRateBudgetGrain")]
 public interface IRateBudgetGrain : IGrainWithStringKey
 {
-    /// <summary>Reserves the next free slot(s) at <paramref name="perSecond"/>; returns how long to wait before sending.</summary>
+    /// <summary>
+    /// Reserves the next free slot(s) at <paramref name="perSecond"/>, letting up to <paramref name="burst"/>
+    /// requests go ahead of the pace after a quiet spell; returns how long to wait before sending.
+    /// </summary>
     [Alias("Reserve")]
-    Task<TimeSpan> ReserveAsync(int permits, double perSecond);
+    Task<TimeSpan> ReserveAsync(int permits, double perSecond, int burst);
 }

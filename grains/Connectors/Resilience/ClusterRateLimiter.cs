@@ -17,6 +17,13 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
     public static TimeSpan Tolerance(double headroom) =>
         TimeSpan.FromSeconds(Math.Clamp((1 - headroom) / headroom / 2, 0.001, 0.05));
 
+    /// <summary>
+    /// Requests that may go ahead of the pace after a quiet spell. The margin under the limit, (1 − h) ×
+    /// limit, is shared: half absorbs late requests (<see cref="Tolerance"/>), the other half the burst and
+    /// the one request a window can gain at its edge, so a second still never exceeds the limit.
+    /// </summary>
+    public static int Burst(double limit, double headroom) => Math.Max(0, (int)Math.Floor((1 - headroom) * limit / 2) - 1);
+
     public override TimeSpan? IdleDuration => null;
 
     public override RateLimiterStatistics? GetStatistics() => null;
@@ -27,7 +34,9 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
     {
         var share = headroom();
-        var rate = perSecond() * share;
+        var limit = perSecond();
+        var rate = limit * share;
+        var burst = Burst(limit, share);
         var tolerance = Tolerance(share);
         if (rate <= 0)
         {
@@ -37,7 +46,7 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
         var budget = grains.GetGrain<IRateBudgetGrain>(system);
         while (true)
         {
-            var wait = await budget.ReserveAsync(permitCount, rate);
+            var wait = await budget.ReserveAsync(permitCount, rate, burst);
             var slot = clock.GetUtcNow() + wait;
             if (wait > TimeSpan.Zero)
             {
