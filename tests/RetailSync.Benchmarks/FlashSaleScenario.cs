@@ -89,6 +89,7 @@ public static class FlashSaleScenario
             ("all in the ERP after (s)", done.ToString("F1", culture) + $" (sale lasted {seconds} s)"),
             ("ERP limit (sandbox-enforced) req/s", erpLimit.ToString(culture)),
             ("ERP req/s while backlogged: mean / min", busy.Count == 0 ? "no backlog" : string.Create(culture, $"{busy.Average():F1} / {busy.Min():F1} = {busy.Average() / erpLimit:F2} / {busy.Min() / erpLimit:F2} of the limit ({busy.Count} s)")),
+            ("ERP req/s in each backlogged second", string.Join(" ", busy.Select(b => b.ToString("F0", culture)))),
             ("ERP busiest 1 s window (sandbox) / rejected", $"{traffic.GetProperty("maxPerSecond").GetInt32()} / {traffic.GetProperty("rejectedByRateLimit").GetInt64()}"),
             ("ERP requests in all / orders per request", string.Create(culture, $"{traffic.GetProperty("admitted").GetInt64()} / {(double)erpIds.Count / Math.Max(1, traffic.GetProperty("admitted").GetInt64()):F1}")),
         };
