@@ -90,6 +90,17 @@ public interface IErp
     /// <summary>Submits many orders in as few vendor calls as it allows (Business Central: $batch of 100).</summary>
     Task<IReadOnlyList<ErpBatchResult>> SubmitSalesOrdersAsync(IReadOnlyList<ErpSalesOrder> orders, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Each order's customer first (idempotent by number), then the orders whose customer is there (idempotent by
+    /// external document number); one result per submission, in order. An ERP that can read many things in one
+    /// call does the lookups of both together.
+    /// </summary>
+    async Task<IReadOnlyList<ErpBatchResult>> SubmitSalesOrdersWithCustomersAsync(IReadOnlyList<(ErpCustomer Customer, ErpSalesOrder Order)> submissions, CancellationToken cancellationToken = default)
+    {
+        var customers = await UpsertCustomersAsync([.. submissions.Select(s => s.Customer)], cancellationToken);
+        return await ErpSubmissions.SubmitWhereCustomerIsThereAsync(submissions, customers, orders => SubmitSalesOrdersAsync(orders, cancellationToken));
+    }
+
     Task<ErpSalesOrderRef?> FindSalesOrderAsync(string externalDocumentNumber, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -128,6 +139,32 @@ public static class ErpStatuses
 }
 
 public sealed record ErpBatchResult(string ExternalDocumentNumber, ErpSalesOrderRef? Order, ConnectorException? Error);
+
+public static class ErpSubmissions
+{
+    /// <summary>Submits the orders whose customer was upserted; the others fail with their customer's error.</summary>
+    public static async Task<IReadOnlyList<ErpBatchResult>> SubmitWhereCustomerIsThereAsync(IReadOnlyList<(ErpCustomer Customer, ErpSalesOrder Order)> submissions,
+        IReadOnlyList<ErpCustomerResult> customers, Func<IReadOnlyList<ErpSalesOrder>, Task<IReadOnlyList<ErpBatchResult>>> submit)
+    {
+        var results = new ErpBatchResult?[submissions.Count];
+        for (var i = 0; i < submissions.Count; i++)
+        {
+            if (customers[i].Error is { } error)
+            {
+                results[i] = new ErpBatchResult(submissions[i].Order.ExternalDocumentNumber, null, error);
+            }
+        }
+
+        var open = Enumerable.Range(0, submissions.Count).Where(i => results[i] is null).ToList();
+        var submitted = open.Count == 0 ? [] : await submit([.. open.Select(i => submissions[i].Order)]);
+        foreach (var (i, result) in open.Zip(submitted))
+        {
+            results[i] = result;
+        }
+
+        return [.. results.Select(r => r!)];
+    }
+}
 
 public sealed record ErpCreditMemo(string ExternalDocumentNumber, string CustomerNumber, DateOnly Date, IReadOnlyList<ErpLine> Lines);
 

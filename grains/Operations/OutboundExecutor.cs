@@ -82,15 +82,8 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
 
         // Customers first (idempotent by number), then the orders whose customer is there (idempotent by external document number).
         var open = Enumerable.Range(0, submissions.Count).Where(i => outcomes[i] is null).ToList();
-        var customers = await erp.UpsertCustomersAsync([.. open.Select(i => submissions[i].Customer)], cancellationToken);
-        foreach (var (i, customer) in open.Zip(customers).Where(p => p.Second.Error is not null))
-        {
-            outcomes[i] = new(null, customer.Error);
-        }
-
-        open = [.. open.Where(i => outcomes[i] is null)];
-        var orders = await erp.SubmitSalesOrdersAsync([.. open.Select(i => submissions[i].Order)], cancellationToken);
-        foreach (var (i, result) in open.Zip(orders))
+        var results = await erp.SubmitSalesOrdersWithCustomersAsync([.. open.Select(i => (submissions[i].Customer, submissions[i].Order))], cancellationToken);
+        foreach (var (i, result) in open.Zip(results))
         {
             outcomes[i] = result.Order is { } order
                 ? new(Submitted(order), null)
@@ -235,16 +228,16 @@ public sealed class OutboundExecutor(IShopifyAdmin shopify, ICrm crm, IErp erp)
 
             case ("erp", "submitOrder"):
             {
-                // The customer first (idempotent by number), then the order (idempotent by external document number).
+                // The customer first (idempotent by number), then the order (idempotent by external document number);
+                // the ERP reads both in one call where it can.
                 var p = Read<ErpOrderSubmission>(command);
                 if (MissingSku(p) is { } missing)
                 {
                     throw missing;
                 }
 
-                await erp.UpsertCustomerAsync(p.Customer, cancellationToken);
-                var order = await erp.SubmitSalesOrderAsync(p.Order, cancellationToken);
-                return Submitted(order);
+                var result = (await erp.SubmitSalesOrdersWithCustomersAsync([(p.Customer, p.Order)], cancellationToken))[0];
+                return result.Order is { } order ? Submitted(order) : throw (Exception?)result.Error ?? new InvalidOperationException("the ERP gave neither an order nor an error");
             }
 
             case ("erp", "cancelOrder"):

@@ -42,14 +42,51 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
         }
     }
 
-    public async Task<IReadOnlyList<ErpCustomerResult>> UpsertCustomersAsync(IReadOnlyList<ErpCustomer> customers, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ErpCustomerResult>> UpsertCustomersAsync(IReadOnlyList<ErpCustomer> customers, CancellationToken cancellationToken = default) =>
+        UpsertCustomersAsync(customers, null, cancellationToken);
+
+    /// <summary>
+    /// One $batch reads the customers and looks the orders up together (a returning buyer's order takes two calls,
+    /// not three); then one writes the customers that are missing or differ, one creates the orders not there yet.
+    /// </summary>
+    public async Task<IReadOnlyList<ErpBatchResult>> SubmitSalesOrdersWithCustomersAsync(IReadOnlyList<(ErpCustomer Customer, ErpSalesOrder Order)> submissions, CancellationToken cancellationToken = default)
+    {
+        var reads = submissions.Select(s => s.Customer).DistinctBy(c => c.Number).Select(c => (Key: CustomerKey(c.Number), Url: CustomerLookup(c.Number)))
+            .Concat(submissions.Select(s => s.Order).DistinctBy(o => o.ExternalDocumentNumber).Select(o => (Key: OrderKey(o.ExternalDocumentNumber), Url: OrderLookup(o.ExternalDocumentNumber))))
+            .ToList();
+        var read = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+        foreach (var chunk in reads.Chunk(BatchLimit))
+        {
+            var answers = await BatchAsync([.. chunk.Select((r, i) => BatchRequest(i.ToString(CultureInfo.InvariantCulture), "GET", r.Url, null))], cancellationToken);
+            foreach (var (r, answer) in chunk.Zip(answers))
+            {
+                read[r.Key] = answer;
+            }
+        }
+
+        var customers = await UpsertCustomersAsync([.. submissions.Select(s => s.Customer)], read, cancellationToken);
+        return await ErpSubmissions.SubmitWhereCustomerIsThereAsync(submissions, customers, orders => SubmitSalesOrdersAsync(orders, read, cancellationToken));
+    }
+
+    private static string CustomerKey(string number) => "customer:" + number;
+
+    private static string OrderKey(string externalDocumentNumber) => "order:" + externalDocumentNumber;
+
+    private string CustomerLookup(string number) => CompanyRelative($"customers?$filter=number eq {Literal(number)}&$top=1");
+
+    private string OrderLookup(string externalDocumentNumber) =>
+        CompanyRelative($"salesOrders?$filter=externalDocumentNumber eq {Literal(externalDocumentNumber)}&$expand=salesOrderLines");
+
+    /// <param name="read">Lookups already answered (by <see cref="CustomerKey"/>); null: this call reads them.</param>
+    private async Task<IReadOnlyList<ErpCustomerResult>> UpsertCustomersAsync(IReadOnlyList<ErpCustomer> customers, IReadOnlyDictionary<string, JsonObject>? read, CancellationToken cancellationToken)
     {
         var results = new Dictionary<string, ErpCustomerResult>(StringComparer.Ordinal);
         foreach (var chunk in customers.DistinctBy(c => c.Number).Chunk(BatchLimit))
         {
             // One $batch reads them all, one writes those that are missing or differ (each with the ETag it read).
-            var found = await BatchAsync([.. chunk.Select((c, i) => BatchRequest(i.ToString(CultureInfo.InvariantCulture), "GET",
-                CompanyRelative($"customers?$filter=number eq {Literal(c.Number)}&$top=1"), null))], cancellationToken);
+            var found = read is not null
+                ? [.. chunk.Select(c => read[CustomerKey(c.Number)])]
+                : await BatchAsync([.. chunk.Select((c, i) => BatchRequest(i.ToString(CultureInfo.InvariantCulture), "GET", CustomerLookup(c.Number), null))], cancellationToken);
             var writes = new List<(ErpCustomer Customer, JsonObject Request)>();
             foreach (var (customer, response) in chunk.Zip(found))
             {
@@ -122,15 +159,19 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
         return ToRef(created!.AsObject());
     }
 
-    public async Task<IReadOnlyList<ErpBatchResult>> SubmitSalesOrdersAsync(IReadOnlyList<ErpSalesOrder> orders, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ErpBatchResult>> SubmitSalesOrdersAsync(IReadOnlyList<ErpSalesOrder> orders, CancellationToken cancellationToken = default) =>
+        SubmitSalesOrdersAsync(orders, null, cancellationToken);
+
+    /// <param name="read">Lookups already answered (by <see cref="OrderKey"/>); null: this call looks them up.</param>
+    private async Task<IReadOnlyList<ErpBatchResult>> SubmitSalesOrdersAsync(IReadOnlyList<ErpSalesOrder> orders, IReadOnlyDictionary<string, JsonObject>? read, CancellationToken cancellationToken)
     {
         var results = new List<ErpBatchResult>(orders.Count);
         foreach (var chunk in orders.Chunk(BatchLimit))
         {
             // One $batch finds the ones already there (a retry after a lost answer), one creates the rest.
-            var lookups = chunk.Select((o, i) => BatchRequest(i.ToString(CultureInfo.InvariantCulture), "GET",
-                CompanyRelative($"salesOrders?$filter=externalDocumentNumber eq {Literal(o.ExternalDocumentNumber)}&$expand=salesOrderLines"), null)).ToList();
-            var found = await BatchAsync(lookups, cancellationToken);
+            var found = read is not null
+                ? [.. chunk.Select(o => read[OrderKey(o.ExternalDocumentNumber)])]
+                : await BatchAsync([.. chunk.Select((o, i) => BatchRequest(i.ToString(CultureInfo.InvariantCulture), "GET", OrderLookup(o.ExternalDocumentNumber), null))], cancellationToken);
             var existing = new Dictionary<string, ErpSalesOrderRef>(StringComparer.Ordinal);
             foreach (var (order, response) in chunk.Zip(found))
             {
