@@ -46,11 +46,13 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
         var budget = grains.GetGrain<IRateBudgetGrain>(system);
         while (true)
         {
-            var wait = await budget.ReserveAsync(permitCount, rate, burst);
+            // ConfigureAwait(false): the caller is often a dispatcher grain busy with enqueues; woken on its
+            // scheduler the request would wait for a turn there and miss its slot (see Tolerance).
+            var wait = await budget.ReserveAsync(permitCount, rate, burst).ConfigureAwait(false);
             var slot = clock.GetUtcNow() + wait;
             if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(wait, clock, cancellationToken);
+                await Task.Delay(wait, clock, cancellationToken).ConfigureAwait(false);
             }
 
             if (clock.GetUtcNow() - slot <= tolerance)
