@@ -34,9 +34,32 @@ public sealed class OrderGrain(
     private bool resolving;
     private bool reserving;
 
+    /// <summary>
+    /// The activation holds results that can be worked out again (the buyer's golden id, a reservation that changed
+    /// nothing else, the CRM context): not worth a write of their own at intake, where they would triple the writes
+    /// per order. They are stored with the next change or when the activation ends; a crash before that only
+    /// repeats the lookups, each idempotent (the SKU answers Reserved for an order it holds already).
+    /// </summary>
+    private bool unsaved;
+
     private OrderState S => state.State;
 
     private bool Unfinished => S.Outbox.Any(e => e.EndedAt is null);
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (unsaved)
+        {
+            try
+            {
+                await this.WriteOrForgetAsync(state);
+            }
+            catch (Exception)
+            {
+                // Worked out again by the next activation (see unsaved).
+            }
+        }
+    }
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -329,8 +352,17 @@ public sealed class OrderGrain(
         }
 
         reserving = false;
+        var (status, planned) = (S.Status, S.Outbox.Count);
         await DecideStockAsync();
-        await this.WriteOrForgetAsync(state);
+        if (S.StockStatus == StockStates.Reserved && S.Status == status && S.Outbox.Count == planned)
+        {
+            unsaved = true;
+        }
+        else
+        {
+            await this.WriteOrForgetAsync(state);
+        }
+
         await DispatchAsync(resend: false);
     }
 
@@ -447,7 +479,7 @@ public sealed class OrderGrain(
                 with { ReplyTo = submit.Command.ReplyTo };
         }
 
-        await this.WriteOrForgetAsync(state);
+        unsaved = true;
         await DispatchAsync(resend: false);
     }
 
@@ -482,8 +514,8 @@ public sealed class OrderGrain(
 
         if (succeeded && entry.Command.Operation == "context")
         {
-            // A read: not worth a write of its own (it would double the writes per order at intake).
-            // It is stored with the next change; a crash before that only repeats the lookup.
+            // A read: stored with the next change (see unsaved).
+            unsaved = true;
             contextTimer?.Dispose();
             contextTimer = null;
         }
