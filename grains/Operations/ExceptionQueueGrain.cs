@@ -1,17 +1,65 @@
 using System.Collections.Immutable;
+using Orleans.Concurrency;
 using RetailSync.Intake;
 using RetailSync.Platform;
 
 namespace RetailSync.Operations;
 
+/// <summary>
+/// The operations queue of one cluster. During an outage every failing command raises here at once, and the
+/// whole queue is one state: callers share writes (each waits for a write that holds its change, however many
+/// arrive meanwhile), and resolved items beyond <see cref="ResolvedKept"/> are dropped, oldest first, so the
+/// state does not grow with every exception ever raised.
+/// </summary>
+[Reentrant]
 public sealed class ExceptionQueueGrain(
     [PersistentState("exceptions", StorageNames.State)] IPersistentState<ExceptionQueueState> state,
     TimeProvider clock) : Grain, IExceptionQueueGrain
 {
+    public const int ResolvedKept = 1_000;
+
+    private Task? writing;
+    private bool changed;
+
     public async Task RaiseAsync(OpsException exception)
     {
         state.State.Items[exception.Id] = exception;
-        await this.WriteOrForgetAsync(state);
+        await SaveAsync();
+    }
+
+    /// <summary>Returns once a write that holds this turn's change has succeeded.</summary>
+    private async Task SaveAsync()
+    {
+        changed = true;
+        while (changed)
+        {
+            if (writing is { } inFlight)
+            {
+                // It took its copy of the state before this change: wait for it, then see who writes next.
+                await inFlight;
+                continue;
+            }
+
+            changed = false;
+            writing = this.WriteOrForgetAsync(state);
+            try
+            {
+                await writing;
+            }
+            finally
+            {
+                writing = null;
+            }
+        }
+    }
+
+    private void DropOldResolved()
+    {
+        var resolved = state.State.Items.Values.Where(e => e.Status == "Resolved").ToList();
+        foreach (var old in resolved.OrderBy(e => e.ResolvedAt).Take(resolved.Count - ResolvedKept))
+        {
+            state.State.Items.Remove(old.Id);
+        }
     }
 
     public Task<ImmutableArray<OpsException>> ListAsync(bool includeResolved) =>
@@ -26,7 +74,8 @@ public sealed class ExceptionQueueGrain(
         if (state.State.Items.TryGetValue(id, out var exception))
         {
             state.State.Items[id] = exception with { Status = "Resolved", ResolvedAt = clock.GetUtcNow(), Resolution = resolution };
-            await this.WriteOrForgetAsync(state);
+            DropOldResolved();
+            await SaveAsync();
         }
     }
 }
