@@ -264,6 +264,10 @@ public static class GoldenIds
 {
     private const string Alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+    /// <summary>Whether <paramref name="value"/> has the shape of a golden id (an ERP customer number we gave).</summary>
+    public static bool IsGolden(string? value) =>
+        value is { Length: 17 } && value[0] == 'G' && value.AsSpan(1).IndexOfAnyExcept(Alphabet) < 0;
+
     public static string New(TimeProvider? clock = null)
     {
         var ms = (ulong)(clock ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds();

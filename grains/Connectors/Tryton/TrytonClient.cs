@@ -65,11 +65,12 @@ public sealed class TrytonClient(HttpClient http, IOptionsMonitor<ConnectorOptio
         }
 
         // Not known by our id: the same person may be in the ERP already (entered by hand, or a guest before
-        // we had an id for them). Found by email, the party takes our id as its code; else it is created.
+        // we had an id for them). Found by email, the party takes our id as its code; else it is created. A
+        // party that carries another golden id is someone else sharing the inbox (a family's address): never taken.
         var toCreate = new List<ErpCustomer>();
         foreach (var customer in missing)
         {
-            var byEmail = string.IsNullOrEmpty(customer.Email) ? null : await FindPartyByEmailAsync(customer.Email, cancellationToken);
+            var byEmail = string.IsNullOrEmpty(customer.Email) ? null : await FindPartyByEmailAsync(customer.Email, adoptableOnly: true, cancellationToken);
             if (byEmail is null)
             {
                 toCreate.Add(customer);
@@ -133,7 +134,7 @@ public sealed class TrytonClient(HttpClient http, IOptionsMonitor<ConnectorOptio
 
     /// <summary>The party that has this email among its contact mechanisms, or null.</summary>
     public async Task<ErpCustomerRef?> FindCustomerByEmailAsync(string email, CancellationToken cancellationToken = default) =>
-        await FindPartyByEmailAsync(email, cancellationToken) is { } party ? ToRef(party) : null;
+        await FindPartyByEmailAsync(email, adoptableOnly: false, cancellationToken) is { } party ? ToRef(party) : null;
 
     public Task<ErpSalesOrderRef> SubmitSalesOrderAsync(ErpSalesOrder order, CancellationToken cancellationToken = default) =>
         SubmitOneAsync(order, cancellationToken);
@@ -537,12 +538,13 @@ public sealed class TrytonClient(HttpClient http, IOptionsMonitor<ConnectorOptio
         return found.OfType<JsonObject>().Select(ToParty).ToDictionary(p => p.Code, StringComparer.Ordinal);
     }
 
-    private async Task<Party?> FindPartyByEmailAsync(string email, CancellationToken cancellationToken)
+    /// <param name="adoptableOnly">Skip parties that carry a golden id: they are another customer of ours.</param>
+    private async Task<Party?> FindPartyByEmailAsync(string email, bool adoptableOnly, CancellationToken cancellationToken)
     {
         // party.email is not searchable; the contact mechanism is.
-        var found = await rpc.SearchReadAsync("party.party", [new JsonArray("contact_mechanisms.value", "=", email.Trim())], PartyFields, 1, "id",
+        var found = await rpc.SearchReadAsync("party.party", [new JsonArray("contact_mechanisms.value", "=", email.Trim())], PartyFields, 10, "id",
             cancellationToken: cancellationToken);
-        return found.FirstOrDefault() is JsonObject p ? ToParty(p) : null;
+        return found.OfType<JsonObject>().Select(ToParty).FirstOrDefault(p => !adoptableOnly || !RetailSync.Customers.GoldenIds.IsGolden(p.Code));
     }
 
     private async Task<ErpCustomerRef> UpdatePartyAsync(Party party, ErpCustomer customer, CancellationToken cancellationToken)

@@ -125,5 +125,16 @@ public sealed class MatchRulesTests
         Assert.Equal(17, first.Length);
         Assert.StartsWith("G", first, StringComparison.Ordinal);
         Assert.NotEqual(GoldenIds.New(clock), GoldenIds.New(clock));
+        Assert.True(GoldenIds.IsGolden(first));
     }
+
+    [Theory]
+    [InlineData("RS-ADA-1")]
+    [InlineData("G06H1SHZQDW42KRJ")]
+    [InlineData("G06H1SHZQDW42KRJWX")]
+    [InlineData("G06H1SHZQDW42KRJI")]
+    [InlineData("X06H1SHZQDW42KRJW")]
+    [InlineData("")]
+    [InlineData(null)]
+    public void other_numbers_are_not_golden_ids(string? value) => Assert.False(GoldenIds.IsGolden(value));
 }

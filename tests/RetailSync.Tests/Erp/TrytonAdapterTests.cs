@@ -147,6 +147,22 @@ public sealed class TrytonAdapterTests(TrytonFixture tryton)
     }
 
     [Fact]
+    public async Task the_second_person_of_a_family_inbox_gets_a_party_of_their_own()
+    {
+        // Two golden customers, one email (a household's shared inbox): the first one's party is not taken over.
+        var email = $"family-{Guid.NewGuid():N}@example.com";
+        var (first, second) = (RetailSync.Customers.GoldenIds.New(), RetailSync.Customers.GoldenIds.New());
+        var parent = await tryton.Erp.UpsertCustomerAsync(new ErpCustomer(first, "Ann Lee", email, null, null, null, null, null));
+        var child = await tryton.Erp.UpsertCustomerAsync(new ErpCustomer(second, "Ben Lee", email, null, null, null, null, null));
+
+        Assert.NotEqual(parent.Id, child.Id);
+        Assert.Equal(parent.Id, (await tryton.Erp.FindCustomerAsync(first))!.Id);
+        Assert.Equal(child.Id, (await tryton.Erp.FindCustomerAsync(second))!.Id);
+        var names = await Rpc.ModelAsync("party.party", "read", [new JsonArray(long.Parse(parent.Id), long.Parse(child.Id)), new JsonArray("name")]);
+        Assert.Equal(["Ann Lee", "Ben Lee"], names!.AsArray().Select(n => n!["name"]!.GetValue<string>()).Order());
+    }
+
+    [Fact]
     public async Task stock_read_back_matches_what_was_put_in()
     {
         var before = (await tryton.Erp.GetStockAsync("TRY-STOCK"))!;
