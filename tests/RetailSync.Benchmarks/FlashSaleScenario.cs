@@ -28,18 +28,45 @@ public static class FlashSaleScenario
         var concurrency = int.Parse(BenchOptions.Option(args, "concurrency", "8"), CultureInfo.InvariantCulture);
         var signed = new SignedOrders(Secret);
 
-        await using var silo = SiloProcess.Start(
-            "--Logging:LogLevel:Default=Warning", "--RetailSync:Dashboard:Enabled=false",
-            $"--RetailSync:Embedded:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Embedded:GatewayPort={PostgresServer.FreePort()}",
-            $"--RetailSync:Shops:{Shop}:Tenant=bench", $"--RetailSync:Shops:{Shop}:WebhookSecret={Secret}", $"--RetailSync:ApiKeys:0={ApiKey}",
+        string[] settings =
+        [
             $"--RetailSync:Connectors:BusinessCentral:RequestsPerSecond={erpLimit}", "--RetailSync:Connectors:RateLimitHeadroom=0.97",
-            $"--RetailSync:Outbound:BatchSize={batch}", $"--RetailSync:Outbound:Concurrency={concurrency}");
-        await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(silo.HttpUrl), Timeout = TimeSpan.FromSeconds(60) };
+            $"--RetailSync:Outbound:BatchSize={batch}", $"--RetailSync:Outbound:Concurrency={concurrency}",
+        ];
+        async Task PrepareVendors(HttpClient vendors)
+        {
+            (await vendors.PostAsJsonAsync("/sandbox/bc/items", new { number = "IPOD2008PINK", displayName = "iPod Nano 8GB pink", unitPrice = 199m, inventory = 10_000_000m })).EnsureSuccessStatusCode();
+            (await vendors.PostAsJsonAsync("/sandbox/faults", new { system = "bc", rateLimitPerSecond = erpLimit })).EnsureSuccessStatusCode();
+            (await vendors.PostAsJsonAsync("/sandbox/shopify/orders/range", new { firstId = SignedOrders.Base, count = orders })).EnsureSuccessStatusCode();
+        }
+
+        // Embedded: one process holds everything. Cluster: PostgreSQL, the sandbox, two silos and a gateway, each a process.
+        var topology = options.Topologies.SequenceEqual(["cluster"]) ? "cluster" : "embedded";
+        await using var cluster = topology == "cluster" ? await MultiProcessCluster.StartAsync(Shop, Secret, ApiKey, PrepareVendors, settings) : null;
+        await using var silo = cluster is null
+            ? SiloProcess.Start(
+            [
+                "--Logging:LogLevel:Default=Warning", "--RetailSync:Dashboard:Enabled=false",
+                $"--RetailSync:Embedded:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Embedded:GatewayPort={PostgresServer.FreePort()}",
+                $"--RetailSync:Shops:{Shop}:Tenant=bench", $"--RetailSync:Shops:{Shop}:WebhookSecret={Secret}", $"--RetailSync:ApiKeys:0={ApiKey}", .. settings,
+            ])
+            : null;
+        if (silo is not null)
+        {
+            await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
+        }
+
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri((cluster?.Gateway ?? silo!).HttpUrl), Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
-        (await http.PostAsJsonAsync("/sandbox/bc/items", new { number = "IPOD2008PINK", displayName = "iPod Nano 8GB pink", unitPrice = 199m, inventory = 10_000_000m })).EnsureSuccessStatusCode();
-        (await http.PostAsJsonAsync("/sandbox/faults", new { system = "bc", rateLimitPerSecond = erpLimit })).EnsureSuccessStatusCode();
-        (await http.PostAsJsonAsync("/sandbox/shopify/orders/range", new { firstId = SignedOrders.Base, count = orders })).EnsureSuccessStatusCode();
+        var vendors = cluster?.Vendors ?? http;
+        if (cluster is null)
+        {
+            await PrepareVendors(vendors);
+        }
+        else
+        {
+            Console.WriteLine("  " + cluster.Describe());
+        }
 
         // The sale: one order every 1/rate seconds, whatever the answers' latency.
         var rate = (double)orders / seconds;
@@ -51,7 +78,7 @@ public static class FlashSaleScenario
         var deadline = TimeSpan.FromSeconds(seconds * 10 + 120);
         while (clock.Elapsed < deadline)
         {
-            var state = await http.GetFromJsonAsync<JsonElement>("/sandbox/state/traffic");
+            var state = await vendors.GetFromJsonAsync<JsonElement>("/sandbox/state/traffic");
             var kpis = await http.GetFromJsonAsync<JsonElement>("/api/v1/kpis");
             var erp = kpis.GetProperty("backlog").GetProperty("erp");
             // Backlog: submissions waiting in the dispatcher's queue, not those in a call to the ERP right now.
@@ -69,7 +96,7 @@ public static class FlashSaleScenario
         }
 
         var (accepted, refused, _) = await sending;
-        var finalState = await http.GetFromJsonAsync<JsonElement>("/sandbox/state");
+        var finalState = await vendors.GetFromJsonAsync<JsonElement>("/sandbox/state");
         var traffic = finalState.GetProperty("traffic").GetProperty("bc");
         var erpIds = finalState.GetProperty("bc").GetProperty("salesOrders").EnumerateArray()
             .Select(o => o.GetProperty("externalDocumentNumber").GetString()!).ToList();
@@ -104,7 +131,8 @@ public static class FlashSaleScenario
             ratios.Add(("duplicated ids (first 20)", string.Join(",", duplicated.Take(20))));
         }
 
-        await Report.WriteAsync("flash-sale", [], ratios, new { orders, seconds, erpLimit, batch, concurrency, headroom = 0.97 });
+        ratios.Insert(0, ("topology", cluster is null ? "embedded (one process)" : "PostgreSQL 15 + 2 silo processes + 1 gateway process + sandbox process, loopback"));
+        await Report.WriteAsync("flash-sale", [], ratios, new { orders, seconds, erpLimit, batch, concurrency, headroom = 0.97, topology });
         return lost.Count == 0 && duplicated.Count == 0 && refused == 0 ? 0 : 1;
     }
 }

@@ -33,32 +33,17 @@ public static class OrderChaosScenario
         var culture = CultureInfo.InvariantCulture;
         void Say(string what) => Console.WriteLine($"  [{DateTime.UtcNow:HH:mm:ss}] {what}");
 
-        await using var postgres = await PostgresServer.StartAsync(durable: true);
-        var db = await postgres.CreateDatabaseAsync();
-        var clusterId = "chaos-" + Guid.NewGuid().ToString("N")[..6];
-
-        // The vendors, in a process of their own (an embedded host whose sandbox the cluster calls over HTTP).
-        await using var sandbox = SiloProcess.Start("--Logging:LogLevel:Default=Warning", "--RetailSync:Dashboard:Enabled=false",
-            $"--RetailSync:Embedded:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Embedded:GatewayPort={PostgresServer.FreePort()}");
-        await sandbox.WaitReadyAsync(TimeSpan.FromSeconds(60));
-        using var vendors = new HttpClient { BaseAddress = new Uri(sandbox.HttpUrl), Timeout = TimeSpan.FromSeconds(60) };
-        (await vendors.PostAsJsonAsync("/sandbox/bc/items", new { number = "IPOD2008PINK", displayName = "iPod Nano 8GB pink", unitPrice = 199m, inventory = 10_000_000m })).EnsureSuccessStatusCode();
-        (await vendors.PostAsJsonAsync("/sandbox/shopify/limits", new { maximumAvailable = 20_000, restoreRate = 4_000 })).EnsureSuccessStatusCode();
-        (await vendors.PostAsJsonAsync("/sandbox/shopify/orders/range", new { firstId = SignedOrders.Base, count = orders })).EnsureSuccessStatusCode();
-
-        string[] Silo() => SandboxedCluster.SiloArgs(db, clusterId, sandbox.HttpUrl, Shop, Secret, ApiKey,
-            "--Logging:LogLevel:Default=Warning", "--RetailSync:Silo:ServeApi=false",
+        await using var cluster = await MultiProcessCluster.StartAsync(Shop, Secret, ApiKey, async vendors =>
+        {
+            (await vendors.PostAsJsonAsync("/sandbox/bc/items", new { number = "IPOD2008PINK", displayName = "iPod Nano 8GB pink", unitPrice = 199m, inventory = 10_000_000m })).EnsureSuccessStatusCode();
+            (await vendors.PostAsJsonAsync("/sandbox/shopify/limits", new { maximumAvailable = 20_000, restoreRate = 4_000 })).EnsureSuccessStatusCode();
+            (await vendors.PostAsJsonAsync("/sandbox/shopify/orders/range", new { firstId = SignedOrders.Base, count = orders })).EnsureSuccessStatusCode();
+        },
             "--RetailSync:Connectors:Salesforce:RequestsPerSecond=1000", "--RetailSync:Connectors:BusinessCentral:RequestsPerSecond=1000",
             "--RetailSync:Outbound:RetryBaseDelay=00:00:00.200", "--RetailSync:Outbound:MaxDelay=00:00:02", "--RetailSync:Outbound:MaxAttempts=1000",
             "--RetailSync:Outbound:SweepPeriod=00:00:03", "--RetailSync:Outbound:SweepAge=00:00:05");
-        await using var a = SiloProcess.Start(Silo());
-        await using var b = SiloProcess.Start(Silo());
-        await Task.WhenAll(a.WaitReadyAsync(TimeSpan.FromSeconds(90)), b.WaitReadyAsync(TimeSpan.FromSeconds(90)));
-        await using var gateway = SiloProcess.StartGateway("--Logging:LogLevel:Default=Warning", "--RetailSync:Mode=Cluster",
-            $"--RetailSync:Cluster:ConnectionString={db}", $"--RetailSync:Cluster:ClusterId={clusterId}",
-            $"--RetailSync:Shops:{Shop}:Tenant=bench", $"--RetailSync:Shops:{Shop}:WebhookSecret={Secret}", $"--RetailSync:ApiKeys:0={ApiKey}");
-        await gateway.WaitReadyAsync(TimeSpan.FromSeconds(60));
-        Say($"PostgreSQL on {postgres.Port}, silos {a.HttpUrl} and {b.HttpUrl}, gateway {gateway.HttpUrl}, sandbox {sandbox.HttpUrl}");
+        var (postgres, b, gateway, vendors) = (cluster.Postgres, cluster.B, cluster.Gateway, cluster.Vendors);
+        Say(cluster.Describe());
 
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(gateway.HttpUrl), Timeout = TimeSpan.FromSeconds(15) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
