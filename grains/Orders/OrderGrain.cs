@@ -42,13 +42,18 @@ public sealed class OrderGrain(
     /// </summary>
     private bool unsaved;
 
+    /// <summary>The stored version when the last such result came: any write since then stored it too.</summary>
+    private string? unsavedSince;
+
     private OrderState S => state.State;
+
+    private void KeepUnsaved() => (unsaved, unsavedSince) = (true, state.Etag);
 
     private bool Unfinished => S.Outbox.Any(e => e.EndedAt is null);
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (unsaved)
+        if (unsaved && state.Etag == unsavedSince)
         {
             try
             {
@@ -356,7 +361,7 @@ public sealed class OrderGrain(
         await DecideStockAsync();
         if (S.StockStatus == StockStates.Reserved && S.Status == status && S.Outbox.Count == planned)
         {
-            unsaved = true;
+            KeepUnsaved();
         }
         else
         {
@@ -479,7 +484,7 @@ public sealed class OrderGrain(
                 with { ReplyTo = submit.Command.ReplyTo };
         }
 
-        unsaved = true;
+        KeepUnsaved();
         await DispatchAsync(resend: false);
     }
 
@@ -515,7 +520,7 @@ public sealed class OrderGrain(
         if (succeeded && entry.Command.Operation == "context")
         {
             // A read: stored with the next change (see unsaved).
-            unsaved = true;
+            KeepUnsaved();
             contextTimer?.Dispose();
             contextTimer = null;
         }
