@@ -26,11 +26,12 @@ public static class FlashSaleScenario
         var erpLimit = int.Parse(BenchOptions.Option(args, "erp-limit", "50"), CultureInfo.InvariantCulture);
         var batch = int.Parse(BenchOptions.Option(args, "batch", "50"), CultureInfo.InvariantCulture);
         var concurrency = int.Parse(BenchOptions.Option(args, "concurrency", "8"), CultureInfo.InvariantCulture);
+        var headroom = double.Parse(BenchOptions.Option(args, "headroom", "0.97"), CultureInfo.InvariantCulture);
         var signed = new SignedOrders(Secret);
 
         string[] settings =
         [
-            $"--RetailSync:Connectors:BusinessCentral:RequestsPerSecond={erpLimit}", "--RetailSync:Connectors:RateLimitHeadroom=0.97",
+            $"--RetailSync:Connectors:BusinessCentral:RequestsPerSecond={erpLimit}", $"--RetailSync:Connectors:RateLimitHeadroom={headroom.ToString(CultureInfo.InvariantCulture)}",
             $"--RetailSync:Outbound:BatchSize={batch}", $"--RetailSync:Outbound:Concurrency={concurrency}",
         ];
         async Task PrepareVendors(HttpClient vendors)
@@ -132,7 +133,7 @@ public static class FlashSaleScenario
         }
 
         ratios.Insert(0, ("topology", cluster is null ? "embedded (one process)" : "PostgreSQL 15 + 2 silo processes + 1 gateway process + sandbox process, loopback"));
-        await Report.WriteAsync("flash-sale", [], ratios, new { orders, seconds, erpLimit, batch, concurrency, headroom = 0.97, topology });
+        await Report.WriteAsync("flash-sale", [], ratios, new { orders, seconds, erpLimit, batch, concurrency, headroom, topology });
         return lost.Count == 0 && duplicated.Count == 0 && refused == 0 ? 0 : 1;
     }
 }

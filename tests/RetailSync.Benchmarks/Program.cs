@@ -28,7 +28,7 @@ switch (options.Scenario)
     default:
         Console.Error.WriteLine($"unknown scenario '{options.Scenario}'. Scenarios: intake, order-e2e, flash-sale, refund, identity, inventory, memory, tryton, mapping");
         Console.Error.WriteLine("usage: dotnet run -c Release --project tests/RetailSync.Benchmarks -- <scenario> [--seconds 10] [--warmup 3] [--concurrency 32] [--topology embedded,cluster] [--dashboard false]");
-        Console.Error.WriteLine("       flash-sale [--orders 20000] [--over 60] [--erp-limit 50] [--batch 50] [--concurrency 8] [--topology cluster]   (cluster: separate processes)");
+        Console.Error.WriteLine("       flash-sale [--orders 20000] [--over 60] [--erp-limit 50] [--batch 50] [--concurrency 8] [--headroom 0.97] [--topology cluster]   (cluster: separate processes)");
         Console.Error.WriteLine("       order-e2e [--rate 100] [--seconds 20] [--latency 20] [--concurrency 8]");
         Console.Error.WriteLine("       order-e2e --topology cluster [--orders 5000] [--rate 50]   (separate processes, silo kill -9, PostgreSQL restart)");
         Console.Error.WriteLine("       refund [--refunds 500] [--rate 25] [--latency 20]");
