@@ -52,6 +52,9 @@ public static class SandboxApi
         }));
         // Traffic alone: cheap to poll during a load run, unlike the whole state.
         group.MapGet("/state/traffic", () => TypedResults.Ok(traffic.All.ToDictionary(t => t.System, t => t.Snapshot())));
+        group.MapGet("/state/traffic/{system}/admissions", (string system) => traffic.Find(system) is { } found
+            ? Results.Ok(found.Admissions())
+            : Results.Problem(statusCode: 404, title: "Unknown system", detail: $"system must be one of {Shopify}, {Salesforce}, {BusinessCentral}."));
         group.MapPost("/faults", (FaultSettings settings) =>
         {
             if (traffic.Find(settings.System) is not { } system)

@@ -99,6 +99,15 @@ public sealed class SystemTraffic(string system, TimeProvider clock)
         }
     }
 
+    /// <summary>When each admitted request arrived, oldest first: lets a load run count what the vendor saw over any span.</summary>
+    public DateTimeOffset[] Admissions()
+    {
+        lock (gate)
+        {
+            return [.. all];
+        }
+    }
+
     /// <summary>The most requests admitted within any one-second window so far.</summary>
     public int MaxPerSecond()
     {
