@@ -18,15 +18,12 @@ public static class OrleansSiloConfiguration
         silo.UseLocalhostClustering(
             siloPort: configuration.GetValue("RetailSync:Embedded:SiloPort", 11111),
             gatewayPort: configuration.GetValue("RetailSync:Embedded:GatewayPort", 30000));
-        silo.AddMemoryGrainStorage(StorageNames.State);
+        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.State, (_, _) => new EmbeddedGrainStorage());
         silo.AddMemoryGrainStorage(StorageNames.PubSub);
-        // Memory storage serialises every write too (its default is JSON): the binary serializer, as in
-        // cluster mode, keeps the embedded default's writes cheap and its stored copies small.
-        foreach (var name in new[] { StorageNames.State, StorageNames.PubSub })
-        {
-            silo.Services.AddOptions<MemoryGrainStorageOptions>(name)
-                .Configure<Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
-        }
+        // Memory storage serialises every write (its default is JSON): the binary serializer, as in
+        // cluster mode, keeps the stream subscriptions' writes cheap.
+        silo.Services.AddOptions<MemoryGrainStorageOptions>(StorageNames.PubSub)
+            .Configure<Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
 
         silo.UseInMemoryReminderService();
         silo.AddMemoryStreams(StorageNames.Events);
