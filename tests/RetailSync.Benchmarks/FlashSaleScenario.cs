@@ -35,7 +35,7 @@ public static class FlashSaleScenario
         var headroom = double.Parse(BenchOptions.Option(args, "headroom", "0.97"), CultureInfo.InvariantCulture);
         // Where the simulated vendors run in the embedded topology: in a process of their own (as a real ERP
         // is another system, whose rate limiter does not wait for our thread pool) or inside the silo.
-        var vendorsHost = BenchOptions.Option(args, "vendors", "process");
+        var vendorsHost = BenchOptions.Option(args, "vendors", "in-process");
         var signed = new SignedOrders(Secret);
 
         string[] settings =
