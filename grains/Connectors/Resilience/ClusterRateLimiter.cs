@@ -12,18 +12,17 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
     /// How late a request may go out after its slot. A request woken later (a GC pause, a busy thread
     /// pool) takes a new slot instead, so late requests never bunch up with the ones scheduled after
     /// them: scheduling at h × limit, a second holds at most h × limit × (1 + tolerance) requests,
-    /// which stays under the limit while tolerance ≤ (1 − h) / h. Late wake-ups (mostly GC pauses of
-    /// 10–25 ms) are what costs throughput, so they get three quarters of that, at most 50 ms.
+    /// which stays under the limit while tolerance ≤ (1 − h) / h; we keep half of that, at most 50 ms.
     /// </summary>
     public static TimeSpan Tolerance(double headroom) =>
-        TimeSpan.FromSeconds(Math.Clamp((1 - headroom) / headroom * 0.75, 0.001, 0.05));
+        TimeSpan.FromSeconds(Math.Clamp((1 - headroom) / headroom / 2, 0.001, 0.05));
 
     /// <summary>
-    /// Requests that may go ahead of the pace after a quiet spell: the last quarter of the margin under the
-    /// limit, (1 − h) × limit, less the one request a window can gain at its edge, so a second still never
-    /// exceeds the limit.
+    /// Requests that may go ahead of the pace after a quiet spell. The margin under the limit, (1 − h) ×
+    /// limit, is shared: half absorbs late requests (<see cref="Tolerance"/>), the other half the burst and
+    /// the one request a window can gain at its edge, so a second still never exceeds the limit.
     /// </summary>
-    public static int Burst(double limit, double headroom) => Math.Max(0, (int)Math.Floor((1 - headroom) * limit / 4) - 1);
+    public static int Burst(double limit, double headroom) => Math.Max(0, (int)Math.Floor((1 - headroom) * limit / 2) - 1);
 
     public override TimeSpan? IdleDuration => null;
 
