@@ -41,6 +41,50 @@ public static class DurableWrites
     }
 }
 
+/// <summary>
+/// Writes of a grain whose calls interleave. A write takes its copy of the state when it starts, so a change
+/// made while one is in flight goes with the next write, which starts when that one ends and carries every
+/// change made meanwhile: one write for many changes, and never two writes at once (each must come from
+/// the version the last one stored). A caller's task ends once a write holding its change has succeeded.
+/// </summary>
+public sealed class SharedWrites<T>(IGrainBase grain, IPersistentState<T> state, Action? beforeWrite = null)
+{
+    private Task? writing;
+    private Task? queued;
+
+    public Task SaveAsync()
+    {
+        if (queued is not null)
+        {
+            return queued;
+        }
+
+        return writing is { IsCompleted: false } inFlight ? queued = WriteAfterAsync(inFlight) : writing = WriteNowAsync();
+    }
+
+    private async Task WriteAfterAsync(Task inFlight)
+    {
+        try
+        {
+            await inFlight;
+        }
+        catch (Exception)
+        {
+            // Its failure marked the state unrecorded: the write below refuses, and this change's callers hear so.
+        }
+
+        queued = null;
+        writing = WriteNowAsync();
+        await writing;
+    }
+
+    private Task WriteNowAsync()
+    {
+        beforeWrite?.Invoke();
+        return grain.WriteOrForgetAsync(state);
+    }
+}
+
 public static class Inbox
 {
     /// <summary>
@@ -49,8 +93,9 @@ public static class Inbox
     /// timeline entry are stored with it in one write.
     /// </summary>
     /// <param name="then">Decisions that follow from an applied delivery, recorded after it and stored in the same write.</param>
+    /// <param name="write">The grain's own write when its calls interleave (<see cref="SharedWrites{T}"/>).</param>
     public static async Task<IntakeOutcome> ReceiveAsync<T>(this IGrainBase grain, IPersistentState<T> state, Journal journal,
-        ShopifyDelivery delivery, Func<IntakeOutcome> apply, Func<IntakeOutcome, string> describe, Action? then = null)
+        ShopifyDelivery delivery, Func<IntakeOutcome> apply, Func<IntakeOutcome, string> describe, Action? then = null, Func<Task>? write = null)
     {
         grain.EnsureRecorded(state);
         if (journal.HasSeen(delivery))
@@ -65,7 +110,7 @@ public static class Inbox
             then?.Invoke();
         }
 
-        await grain.WriteOrForgetAsync(state);
+        await (write is null ? grain.WriteOrForgetAsync(state) : write());
         return outcome;
     }
 }

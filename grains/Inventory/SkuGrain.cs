@@ -22,6 +22,7 @@ public sealed class SkuGrain(
     TimeProvider clock) : Grain, ISkuGrain, ICommandOwner
 {
     private IGrainTimer? push;
+    private SharedWrites<SkuState>? writes;
     private DateTimeOffset pushDue;
 
     private SkuState S => state.State;
@@ -59,7 +60,7 @@ public sealed class SkuGrain(
             return IntakeOutcome.Applied;
         }, outcome => outcome == IntakeOutcome.Stale
             ? $"{change.Location}: version {change.Version} is not newer than applied {S.Locations[change.Location].Version}"
-            : $"{change.Location}: on hand {change.OnHand} (version {change.Version})");
+            : $"{change.Location}: on hand {change.OnHand} (version {change.Version})", write: SaveAsync);
         if (outcome == IntakeOutcome.Applied)
         {
             await GrantBackordersAsync();
@@ -290,11 +291,8 @@ public sealed class SkuGrain(
         }
     }
 
-    private Task SaveAsync()
-    {
-        S.Trim();
-        return this.WriteOrForgetAsync(state);
-    }
+    /// <summary>Reservations, allocations and releases interleave (a flash sale sends hundreds a second to one SKU): their changes share writes.</summary>
+    private Task SaveAsync() => (writes ??= new SharedWrites<SkuState>(this, state, () => S.Trim())).SaveAsync();
 
     private static string PushKey(string shop, string location) => $"{shop}|{location}";
 

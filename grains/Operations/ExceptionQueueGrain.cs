@@ -18,8 +18,7 @@ public sealed class ExceptionQueueGrain(
 {
     public const int ResolvedKept = 1_000;
 
-    private Task? writing;
-    private bool changed;
+    private SharedWrites<ExceptionQueueState>? writes;
 
     public async Task RaiseAsync(OpsException exception)
     {
@@ -28,30 +27,7 @@ public sealed class ExceptionQueueGrain(
     }
 
     /// <summary>Returns once a write that holds this turn's change has succeeded.</summary>
-    private async Task SaveAsync()
-    {
-        changed = true;
-        while (changed)
-        {
-            if (writing is { } inFlight)
-            {
-                // It took its copy of the state before this change: wait for it, then see who writes next.
-                await inFlight;
-                continue;
-            }
-
-            changed = false;
-            writing = this.WriteOrForgetAsync(state);
-            try
-            {
-                await writing;
-            }
-            finally
-            {
-                writing = null;
-            }
-        }
-    }
+    private Task SaveAsync() => (writes ??= new SharedWrites<ExceptionQueueState>(this, state)).SaveAsync();
 
     private void DropOldResolved()
     {
