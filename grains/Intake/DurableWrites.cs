@@ -47,9 +47,10 @@ public static class DurableWrites
 /// change made meanwhile: one write for many changes, and never two writes at once (each must come from
 /// the version the last one stored). A caller's task ends once a write holding its change has succeeded.
 /// </summary>
-public sealed class SharedWrites<T>(IGrainBase grain, IPersistentState<T> state, Action? beforeWrite = null)
+public sealed class SharedWrites<T>(IGrainBase grain, IPersistentState<T> state)
 {
-    private Task? writing;
+    // Held only while a write is in flight or waiting: an idle grain keeps no finished tasks.
+    private Task? current;
     private Task? queued;
 
     public Task SaveAsync()
@@ -59,7 +60,7 @@ public sealed class SharedWrites<T>(IGrainBase grain, IPersistentState<T> state,
             return queued;
         }
 
-        return writing is { IsCompleted: false } inFlight ? queued = WriteAfterAsync(inFlight) : writing = WriteNowAsync();
+        return current is { } inFlight ? queued = WriteAfterAsync(inFlight) : Start();
     }
 
     private async Task WriteAfterAsync(Task inFlight)
@@ -74,14 +75,26 @@ public sealed class SharedWrites<T>(IGrainBase grain, IPersistentState<T> state,
         }
 
         queued = null;
-        writing = WriteNowAsync();
-        await writing;
+        await Start();
     }
 
-    private Task WriteNowAsync()
+    private Task Start()
     {
-        beforeWrite?.Invoke();
-        return grain.WriteOrForgetAsync(state);
+        var write = WriteAsync();
+        current = write.IsCompleted ? null : write;
+        return write;
+    }
+
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await grain.WriteOrForgetAsync(state);
+        }
+        finally
+        {
+            current = null;
+        }
     }
 }
 

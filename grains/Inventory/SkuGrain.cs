@@ -292,7 +292,11 @@ public sealed class SkuGrain(
     }
 
     /// <summary>Reservations, allocations and releases interleave (a flash sale sends hundreds a second to one SKU): their changes share writes.</summary>
-    private Task SaveAsync() => (writes ??= new SharedWrites<SkuState>(this, state, () => S.Trim())).SaveAsync();
+    private Task SaveAsync()
+    {
+        S.Trim();
+        return (writes ??= new SharedWrites<SkuState>(this, state)).SaveAsync();
+    }
 
     private static string PushKey(string shop, string location) => $"{shop}|{location}";
 
