@@ -56,6 +56,30 @@ public static class IntakeScenario
                 (await sandbox.PostAsJsonAsync("/sandbox/faults", new { system = "bc", outage = true })).EnsureSuccessStatusCode());
             await RunClusterAsync("ERP draining at its limit", async sandbox =>
                 (await sandbox.PostAsJsonAsync("/sandbox/shopify/orders/range", new { firstId = SignedOrders.Base, count = 300_000 })).EnsureSuccessStatusCode());
+            await RunSeparateProcessesAsync();
+        }
+
+        // The production shape: two silos, a gateway process serving the webhooks and the sandbox, each a process (ERP down).
+        async Task RunSeparateProcessesAsync()
+        {
+            const string downstream = "separate processes, ERP down";
+            await using var cluster = await MultiProcessCluster.StartAsync(Shop, Secret, "bench-api-key-not-for-production", async vendors =>
+            {
+                (await vendors.PostAsJsonAsync("/sandbox/bc/items", new { number = "IPOD2008PINK", displayName = "iPod Nano 8GB pink", unitPrice = 199m, inventory = 10_000_000m })).EnsureSuccessStatusCode();
+                (await vendors.PostAsJsonAsync("/sandbox/faults", new { system = "bc", outage = true })).EnsureSuccessStatusCode();
+            });
+            Console.WriteLine("  " + cluster.Describe());
+            using var client = Client(c =>
+            {
+                c.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, "retailsync"));
+                c.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = ("Npgsql", cluster.ConnectionString));
+            });
+            await client.StartAsync();
+            var http = Http(cluster.Gateway.HttpUrl, options.Concurrency);
+            var writes = await GrainWrites($"cluster ({downstream}): grain writes to PostgreSQL (client)", client, options);
+            var intake = await Drive($"cluster ({downstream}): signed orders/create accepted (durable)", http, options, n => orders.Create(Shop, n));
+            rows.AddRange([writes, intake]);
+            ratios.Add(($"cluster intake / PostgreSQL grain-write rate ({downstream})", Ratio(intake, writes) + " (target >= 0.80, p99 < 100 ms)"));
         }
 
         async Task RunClusterAsync(string downstream, Func<HttpClient, Task> prepare)

@@ -24,6 +24,11 @@ public sealed class MultiProcessCluster : IAsyncDisposable
 
     public SiloProcess Gateway { get; private set; } = null!;
 
+    /// <summary>The database of grain state and membership: an Orleans client joins the cluster through it.</summary>
+    public string ConnectionString { get; private set; } = "";
+
+    public string ClusterId { get; private set; } = "";
+
     /// <summary>The vendors' sandbox API (<c>/sandbox/...</c>).</summary>
     public HttpClient Vendors { get; private set; } = null!;
 
@@ -39,6 +44,7 @@ public sealed class MultiProcessCluster : IAsyncDisposable
         {
             var db = await cluster.Postgres.CreateDatabaseAsync();
             var clusterId = "bench-" + Guid.NewGuid().ToString("N")[..6];
+            (cluster.ConnectionString, cluster.ClusterId) = (db, clusterId);
             cluster.Sandbox = cluster.Track(SiloProcess.Start("--Logging:LogLevel:Default=Warning", "--RetailSync:Dashboard:Enabled=false",
                 $"--RetailSync:Embedded:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Embedded:GatewayPort={PostgresServer.FreePort()}"));
             await cluster.Sandbox.WaitReadyAsync(TimeSpan.FromSeconds(60));
