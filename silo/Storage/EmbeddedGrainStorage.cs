@@ -8,7 +8,7 @@ namespace RetailSync.Silo.Storage;
 /// Grain state of the embedded default: lives as long as the process, like Orleans' memory storage, but
 /// keeps each grain's state object itself instead of a serialized copy behind a storage grain. Orleans'
 /// memory storage serialized every write (an order is written four or five times on its way) and the
-/// copies outlived the young generation: in a flash sale that was half the allocations and a third of the
+/// copies outlived the young generation: in a flash sale that was over 40 % of the allocations and a third of the
 /// GC pauses that made ERP requests miss their slots. What a new activation finds is the state its
 /// predecessor held when it went, written or not; nothing in this mode outlives the process anyway.
 /// Cluster mode serializes to PostgreSQL as before, so every stored type is still checked there.
