@@ -13,7 +13,7 @@ switch (options.Scenario)
     case "order-e2e":
         return await OrderE2eScenario.RunAsync(args);
     case "refund":
-        return await RefundScenario.RunAsync(args);
+        return await RefundScenario.RunAsync(options, args);
     case "tryton":
         return await TrytonScenario.RunAsync(args);
     case "memory":
@@ -28,10 +28,10 @@ switch (options.Scenario)
     default:
         Console.Error.WriteLine($"unknown scenario '{options.Scenario}'. Scenarios: intake, order-e2e, flash-sale, refund, identity, inventory, memory, tryton, mapping");
         Console.Error.WriteLine("usage: dotnet run -c Release --project tests/RetailSync.Benchmarks -- <scenario> [--seconds 10] [--warmup 3] [--concurrency 32] [--topology embedded,cluster] [--dashboard false]");
-        Console.Error.WriteLine("       flash-sale [--orders 20000] [--over 60] [--erp-limit 50] [--batch 50] [--concurrency 8] [--headroom 0.97] [--topology cluster]   (cluster: separate processes)");
+        Console.Error.WriteLine("       flash-sale [--orders 20000] [--over 60] [--erp-limit 50] [--batch 50] [--concurrency 8] [--headroom 0.97] [--vendors in-process|process] [--topology cluster]   (cluster: separate processes)");
         Console.Error.WriteLine("       order-e2e [--rate 100] [--seconds 20] [--latency 20] [--concurrency 8]");
         Console.Error.WriteLine("       order-e2e --topology cluster [--orders 5000] [--rate 50]   (separate processes, silo kill -9, PostgreSQL restart)");
-        Console.Error.WriteLine("       refund [--refunds 500] [--rate 25] [--latency 20]");
+        Console.Error.WriteLine("       refund [--refunds 500] [--rate 25] [--latency 20] [--topology cluster]   (cluster: separate processes)");
         Console.Error.WriteLine("       identity [--people 8000] [--concurrency 32] [--topology embedded,cluster] [--distribute true]");
         Console.Error.WriteLine("       inventory [--skus 10000] [--rate 2000] [--seconds 20]");
         Console.Error.WriteLine("       memory [--grains 100000] [--concurrency 32]");

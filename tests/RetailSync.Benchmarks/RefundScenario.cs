@@ -10,7 +10,7 @@ using RetailSync.Testing;
 namespace RetailSync.Benchmarks;
 
 /// <summary>
-/// Refund cycle time in the embedded default: accepted orders get a refunds/create each at a steady rate
+/// Refund cycle time in the embedded default (or, with <c>--topology cluster</c>, across separate processes): accepted orders get a refunds/create each at a steady rate
 /// while the sandbox takes <c>--latency</c> ms per call; each refund's cycle is read from its own view
 /// (webhook received → the saga's last confirmation). The vendors' own time on a refund's path (CRM case,
 /// ERP credit memo lookup + create, CRM case closed: four calls one after another) is measured by the
@@ -22,23 +22,47 @@ public static class RefundScenario
     private const string Shop = "bench.myshopify.com";
     private const string Secret = "bench-webhook-secret-not-for-production";
 
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(BenchOptions options, string[] args)
     {
         var refunds = int.Parse(BenchOptions.Option(args, "refunds", "500"), CultureInfo.InvariantCulture);
         var rate = double.Parse(BenchOptions.Option(args, "rate", "25"), CultureInfo.InvariantCulture);
         var latency = int.Parse(BenchOptions.Option(args, "latency", "20"), CultureInfo.InvariantCulture);
         var signed = new SignedOrders(Secret);
-        await using var silo = SiloProcess.Start(
-            "--Logging:LogLevel:Default=Warning", "--RetailSync:Dashboard:Enabled=false",
-            $"--RetailSync:Embedded:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Embedded:GatewayPort={PostgresServer.FreePort()}",
-            $"--RetailSync:Shops:{Shop}:Tenant=bench", $"--RetailSync:Shops:{Shop}:WebhookSecret={Secret}", $"--RetailSync:ApiKeys:0={ApiKey}",
-            "--RetailSync:Connectors:BusinessCentral:RequestsPerSecond=1000", "--RetailSync:Connectors:Salesforce:RequestsPerSecond=1000");
-        await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(silo.HttpUrl), Timeout = TimeSpan.FromSeconds(60) };
+        string[] limits = ["--RetailSync:Connectors:BusinessCentral:RequestsPerSecond=1000", "--RetailSync:Connectors:Salesforce:RequestsPerSecond=1000"];
+        async Task PrepareVendors(HttpClient vendors)
+        {
+            (await vendors.PostAsJsonAsync("/sandbox/bc/items", new { number = "IPOD2008PINK", displayName = "iPod Nano 8GB pink", unitPrice = 199m, inventory = 10_000_000m })).EnsureSuccessStatusCode();
+            (await vendors.PostAsJsonAsync("/sandbox/shopify/limits", new { maximumAvailable = 20_000, restoreRate = 4_000 })).EnsureSuccessStatusCode();
+            (await vendors.PostAsJsonAsync("/sandbox/shopify/orders/range", new { firstId = SignedOrders.Base, count = refunds })).EnsureSuccessStatusCode();
+        }
+
+        // Embedded: one process. Cluster: PostgreSQL, the sandbox, two silos and a gateway, each a process.
+        var topology = options.Topologies.SequenceEqual(["cluster"]) ? "cluster" : "embedded";
+        await using var cluster = topology == "cluster" ? await MultiProcessCluster.StartAsync(Shop, Secret, ApiKey, PrepareVendors, limits) : null;
+        await using var silo = cluster is null
+            ? SiloProcess.Start(
+            [
+                "--Logging:LogLevel:Default=Warning", "--RetailSync:Dashboard:Enabled=false",
+                $"--RetailSync:Embedded:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Embedded:GatewayPort={PostgresServer.FreePort()}",
+                $"--RetailSync:Shops:{Shop}:Tenant=bench", $"--RetailSync:Shops:{Shop}:WebhookSecret={Secret}", $"--RetailSync:ApiKeys:0={ApiKey}", .. limits,
+            ])
+            : null;
+        if (silo is not null)
+        {
+            await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
+        }
+
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri((cluster?.Gateway ?? silo!).HttpUrl), Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
-        (await http.PostAsJsonAsync("/sandbox/bc/items", new { number = "IPOD2008PINK", displayName = "iPod Nano 8GB pink", unitPrice = 199m, inventory = 10_000_000m })).EnsureSuccessStatusCode();
-        (await http.PostAsJsonAsync("/sandbox/shopify/limits", new { maximumAvailable = 20_000, restoreRate = 4_000 })).EnsureSuccessStatusCode();
-        (await http.PostAsJsonAsync("/sandbox/shopify/orders/range", new { firstId = SignedOrders.Base, count = refunds })).EnsureSuccessStatusCode();
+        var vendors = cluster?.Vendors ?? http;
+        if (cluster is null)
+        {
+            await PrepareVendors(vendors);
+        }
+        else
+        {
+            Console.WriteLine("  " + cluster.Describe());
+        }
 
         // The orders first, with the sandbox answering at once, until all are accepted.
         await Task.WhenAll(Enumerable.Range(0, refunds).Chunk(50).Select(async chunk =>
@@ -55,10 +79,10 @@ public static class RefundScenario
 
         foreach (var system in new[] { "shopify", "salesforce", "bc" })
         {
-            (await http.PostAsJsonAsync("/sandbox/faults", new { system, latencyMs = latency })).EnsureSuccessStatusCode();
+            (await vendors.PostAsJsonAsync("/sandbox/faults", new { system, latencyMs = latency })).EnsureSuccessStatusCode();
         }
 
-        var before = await http.GetFromJsonAsync<JsonElement>("/sandbox/state/traffic");
+        var before = await vendors.GetFromJsonAsync<JsonElement>("/sandbox/state/traffic");
         var template = JsonNode.Parse(File.ReadAllBytes(Path.Combine(RepoPaths.Fixtures, "refunds_create__hookdeck-2024-10.json")))!.AsObject();
         var sent = await PacedSender.SendAsync(http, refunds, rate, n =>
         {
@@ -99,7 +123,7 @@ public static class RefundScenario
             }
         }
 
-        var after = await http.GetFromJsonAsync<JsonElement>("/sandbox/state/traffic");
+        var after = await vendors.GetFromJsonAsync<JsonElement>("/sandbox/state/traffic");
         double Mean(string system) =>
             (after.GetProperty(system).GetProperty("servedMs").GetDouble() - before.GetProperty(system).GetProperty("servedMs").GetDouble())
             / Math.Max(1, after.GetProperty(system).GetProperty("served").GetDouble() - before.GetProperty(system).GetProperty("served").GetDouble());
@@ -116,7 +140,8 @@ public static class RefundScenario
             ("cycle minus the vendors' time: p50 / p99 ms", string.Create(culture, $"{P(0.5) - vendor:F1} / {P(0.99) - vendor:F1}")),
             ("KPI refund cycle p50 / p99 ms, completed", $"{kpis.GetProperty("refundCycleP50Ms")} / {kpis.GetProperty("refundCycleP99Ms")}, {kpis.GetProperty("refundsCompleted")}"),
             ("refunds refused by the webhook / not completed within the deadline", $"{sent.Refused} / {unfinished}"),
-        ], new { refunds, rate, latency });
+            ("topology", cluster is null ? "embedded (one process)" : "PostgreSQL 15 + 2 silo processes + 1 gateway process + sandbox process, loopback"),
+        ], new { refunds, rate, latency, topology });
         return unfinished == 0 && sent.Refused == 0 ? 0 : 1;
     }
 }
