@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using Orleans.Concurrency;
 using RetailSync.Intake;
 
 namespace RetailSync.Inventory;
@@ -49,7 +48,6 @@ public interface ISkuGrain : IGrainWithStringKey
     /// Untracked: the ERP never gave a figure for this SKU, so there is nothing to guard. Idempotent per order.
     /// </summary>
     [Alias("Reserve")]
-    [AlwaysInterleave] // Decided in one turn; the write is shared with the reservations around it (see SkuGrain).
     Task<string> ReserveAsync(string orderKey, int quantity);
 
     /// <summary>
@@ -57,12 +55,10 @@ public interface ISkuGrain : IGrainWithStringKey
     /// figure dated at or after that time, which counts the order (now, if one came already).
     /// </summary>
     [Alias("Allocated")]
-    [AlwaysInterleave]
     Task AllocatedAsync(string orderKey, DateTimeOffset erpTime);
 
     /// <summary>The order was rejected or cancelled: its reservation (or backorder) ends now.</summary>
     [Alias("Release")]
-    [AlwaysInterleave]
     Task ReleaseAsync(string orderKey);
 
     [Alias("Get")]

@@ -42,10 +42,13 @@ public static class DurableWrites
 }
 
 /// <summary>
-/// Writes of a grain whose calls interleave. A write takes its copy of the state when it starts, so a change
-/// made while one is in flight goes with the next write, which starts when that one ends and carries every
-/// change made meanwhile: one write for many changes, and never two writes at once (each must come from
-/// the version the last one stored). A caller's task ends once a write holding its change has succeeded.
+/// Writes of a grain whose calls interleave. A change made while a write is in flight goes with the next
+/// write, which starts when that one ends and carries every change made meanwhile: one write for many
+/// changes, and never two writes at once (each must come from the version the last one stored). A caller's
+/// task ends once a write that started after its change has succeeded. Caution: Orleans' ADO.NET storage
+/// serializes the state after opening its connection, off the grain's turn, so a change made during a
+/// write can race with its serializer: that write fails (dropping the activation, like any failed write) or
+/// stores a mixed snapshot, which the write queued by that change then replaces.
 /// </summary>
 public sealed class SharedWrites<T>(IGrainBase grain, IPersistentState<T> state)
 {
@@ -106,9 +109,8 @@ public static class Inbox
     /// timeline entry are stored with it in one write.
     /// </summary>
     /// <param name="then">Decisions that follow from an applied delivery, recorded after it and stored in the same write.</param>
-    /// <param name="write">The grain's own write when its calls interleave (<see cref="SharedWrites{T}"/>).</param>
     public static async Task<IntakeOutcome> ReceiveAsync<T>(this IGrainBase grain, IPersistentState<T> state, Journal journal,
-        ShopifyDelivery delivery, Func<IntakeOutcome> apply, Func<IntakeOutcome, string> describe, Action? then = null, Func<Task>? write = null)
+        ShopifyDelivery delivery, Func<IntakeOutcome> apply, Func<IntakeOutcome, string> describe, Action? then = null)
     {
         grain.EnsureRecorded(state);
         if (journal.HasSeen(delivery))
@@ -123,7 +125,7 @@ public static class Inbox
             then?.Invoke();
         }
 
-        await (write is null ? grain.WriteOrForgetAsync(state) : write());
+        await grain.WriteOrForgetAsync(state);
         return outcome;
     }
 }

@@ -22,7 +22,6 @@ public sealed class SkuGrain(
     TimeProvider clock) : Grain, ISkuGrain, ICommandOwner
 {
     private IGrainTimer? push;
-    private SharedWrites<SkuState>? writes;
     private DateTimeOffset pushDue;
 
     private SkuState S => state.State;
@@ -60,7 +59,7 @@ public sealed class SkuGrain(
             return IntakeOutcome.Applied;
         }, outcome => outcome == IntakeOutcome.Stale
             ? $"{change.Location}: version {change.Version} is not newer than applied {S.Locations[change.Location].Version}"
-            : $"{change.Location}: on hand {change.OnHand} (version {change.Version})", write: SaveAsync);
+            : $"{change.Location}: on hand {change.OnHand} (version {change.Version})");
         if (outcome == IntakeOutcome.Applied)
         {
             await GrantBackordersAsync();
@@ -291,11 +290,10 @@ public sealed class SkuGrain(
         }
     }
 
-    /// <summary>Reservations, allocations and releases interleave (a flash sale sends hundreds a second to one SKU): their changes share writes.</summary>
     private Task SaveAsync()
     {
         S.Trim();
-        return (writes ??= new SharedWrites<SkuState>(this, state)).SaveAsync();
+        return this.WriteOrForgetAsync(state);
     }
 
     private static string PushKey(string shop, string location) => $"{shop}|{location}";
