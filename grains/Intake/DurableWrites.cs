@@ -45,10 +45,10 @@ public static class DurableWrites
 /// Writes of a grain whose calls interleave. A change made while a write is in flight goes with the next
 /// write, which starts when that one ends and carries every change made meanwhile: one write for many
 /// changes, and never two writes at once (each must come from the version the last one stored). A caller's
-/// task ends once a write that started after its change has succeeded. Caution: Orleans' ADO.NET storage
-/// serializes the state after opening its connection, off the grain's turn, so a change made during a
-/// write can race with its serializer: that write fails (dropping the activation, like any failed write) or
-/// stores a mixed snapshot, which the write queued by that change then replaces.
+/// task ends once a write that started after its change has succeeded. Interleaving is safe only where the
+/// storage takes its copy in the grain's turn: the embedded storage keeps the object itself, and cluster mode
+/// serializes before the first await (silo's TurnSerializedGrainStorage; Orleans' ADO.NET storage alone does it
+/// later, off the turn).
 /// </summary>
 public sealed class SharedWrites<T>(IGrainBase grain, IPersistentState<T> state)
 {

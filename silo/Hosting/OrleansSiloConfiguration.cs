@@ -88,8 +88,12 @@ public static class OrleansSiloConfiguration
         foreach (var name in new[] { StorageNames.State, StorageNames.PubSub })
         {
             silo.Services.AddOptions<AdoNetGrainStorageOptions>(name)
-                .Configure<Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+                .Configure<Serializer>((o, serializer) => o.GrainStorageSerializer = new PassThroughSerializer(new OrleansGrainStorageSerializer(serializer)));
         }
+
+        // Grain state is serialized in the grain's turn (see TurnSerializedGrainStorage); this registration replaces the one above.
+        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.State, (sp, key) => new TurnSerializedGrainStorage(
+            AdoNetGrainStorageFactory.Create(sp, (string)key!), new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>())));
         silo.UseAdoNetReminderService(o =>
         {
             o.Invariant = "Npgsql";
