@@ -42,8 +42,8 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
         }
     }
 
-    public Task<IReadOnlyList<ErpCustomerResult>> UpsertCustomersAsync(IReadOnlyList<ErpCustomer> customers, CancellationToken cancellationToken = default) =>
-        UpsertCustomersAsync(customers, null, cancellationToken);
+    public async Task<IReadOnlyList<ErpCustomerResult>> UpsertCustomersAsync(IReadOnlyList<ErpCustomer> customers, CancellationToken cancellationToken = default) =>
+        await UpsertCustomersAsync(customers, await ReadAsync(customers.Select(c => CustomerRead(c.Number)), cancellationToken), cancellationToken);
 
     /// <summary>
     /// One $batch reads the customers and looks the orders up together (a returning buyer's order takes two calls,
@@ -51,22 +51,30 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
     /// </summary>
     public async Task<IReadOnlyList<ErpBatchResult>> SubmitSalesOrdersWithCustomersAsync(IReadOnlyList<(ErpCustomer Customer, ErpSalesOrder Order)> submissions, CancellationToken cancellationToken = default)
     {
-        var reads = submissions.Select(s => s.Customer).DistinctBy(c => c.Number).Select(c => (Key: CustomerKey(c.Number), Url: CustomerLookup(c.Number)))
-            .Concat(submissions.Select(s => s.Order).DistinctBy(o => o.ExternalDocumentNumber).Select(o => (Key: OrderKey(o.ExternalDocumentNumber), Url: OrderLookup(o.ExternalDocumentNumber))))
-            .ToList();
-        var read = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
-        foreach (var chunk in reads.Chunk(BatchLimit))
-        {
-            var answers = await BatchAsync([.. chunk.Select((r, i) => BatchRequest(i.ToString(CultureInfo.InvariantCulture), "GET", r.Url, null))], cancellationToken);
-            foreach (var (r, answer) in chunk.Zip(answers))
-            {
-                read[r.Key] = answer;
-            }
-        }
-
+        var read = await ReadAsync(submissions.Select(s => CustomerRead(s.Customer.Number)).Concat(submissions.Select(s => OrderRead(s.Order.ExternalDocumentNumber))), cancellationToken);
         var customers = await UpsertCustomersAsync([.. submissions.Select(s => s.Customer)], read, cancellationToken);
         return await ErpSubmissions.SubmitWhereCustomerIsThereAsync(submissions, customers, orders => SubmitSalesOrdersAsync(orders, read, cancellationToken));
     }
+
+    /// <summary>The answers to GET requests by key, read in as few $batch calls as its limit allows.</summary>
+    private async Task<IReadOnlyDictionary<string, JsonObject>> ReadAsync(IEnumerable<(string Key, string Url)> lookups, CancellationToken cancellationToken)
+    {
+        var read = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+        foreach (var chunk in lookups.DistinctBy(l => l.Key).Chunk(BatchLimit))
+        {
+            var answers = await BatchAsync([.. chunk.Select((l, i) => BatchRequest(i.ToString(CultureInfo.InvariantCulture), "GET", l.Url, null))], cancellationToken);
+            foreach (var (lookup, answer) in chunk.Zip(answers))
+            {
+                read[lookup.Key] = answer;
+            }
+        }
+
+        return read;
+    }
+
+    private (string Key, string Url) CustomerRead(string number) => (CustomerKey(number), CustomerLookup(number));
+
+    private (string Key, string Url) OrderRead(string externalDocumentNumber) => (OrderKey(externalDocumentNumber), OrderLookup(externalDocumentNumber));
 
     private static string CustomerKey(string number) => "customer:" + number;
 
@@ -77,16 +85,14 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
     private string OrderLookup(string externalDocumentNumber) =>
         CompanyRelative($"salesOrders?$filter=externalDocumentNumber eq {Literal(externalDocumentNumber)}&$expand=salesOrderLines");
 
-    /// <param name="read">Lookups already answered (by <see cref="CustomerKey"/>); null: this call reads them.</param>
-    private async Task<IReadOnlyList<ErpCustomerResult>> UpsertCustomersAsync(IReadOnlyList<ErpCustomer> customers, IReadOnlyDictionary<string, JsonObject>? read, CancellationToken cancellationToken)
+    /// <param name="read">The customers' lookups, answered (<see cref="CustomerRead"/>).</param>
+    private async Task<IReadOnlyList<ErpCustomerResult>> UpsertCustomersAsync(IReadOnlyList<ErpCustomer> customers, IReadOnlyDictionary<string, JsonObject> read, CancellationToken cancellationToken)
     {
         var results = new Dictionary<string, ErpCustomerResult>(StringComparer.Ordinal);
         foreach (var chunk in customers.DistinctBy(c => c.Number).Chunk(BatchLimit))
         {
-            // One $batch reads them all, one writes those that are missing or differ (each with the ETag it read).
-            var found = read is not null
-                ? [.. chunk.Select(c => read[CustomerKey(c.Number)])]
-                : await BatchAsync([.. chunk.Select((c, i) => BatchRequest(i.ToString(CultureInfo.InvariantCulture), "GET", CustomerLookup(c.Number), null))], cancellationToken);
+            // Read already; one $batch writes those that are missing or differ (each with the ETag it read).
+            var found = chunk.Select(c => read[CustomerKey(c.Number)]);
             var writes = new List<(ErpCustomer Customer, JsonObject Request)>();
             foreach (var (customer, response) in chunk.Zip(found))
             {
@@ -159,19 +165,17 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
         return ToRef(created!.AsObject());
     }
 
-    public Task<IReadOnlyList<ErpBatchResult>> SubmitSalesOrdersAsync(IReadOnlyList<ErpSalesOrder> orders, CancellationToken cancellationToken = default) =>
-        SubmitSalesOrdersAsync(orders, null, cancellationToken);
+    public async Task<IReadOnlyList<ErpBatchResult>> SubmitSalesOrdersAsync(IReadOnlyList<ErpSalesOrder> orders, CancellationToken cancellationToken = default) =>
+        await SubmitSalesOrdersAsync(orders, await ReadAsync(orders.Select(o => OrderRead(o.ExternalDocumentNumber)), cancellationToken), cancellationToken);
 
-    /// <param name="read">Lookups already answered (by <see cref="OrderKey"/>); null: this call looks them up.</param>
-    private async Task<IReadOnlyList<ErpBatchResult>> SubmitSalesOrdersAsync(IReadOnlyList<ErpSalesOrder> orders, IReadOnlyDictionary<string, JsonObject>? read, CancellationToken cancellationToken)
+    /// <param name="read">The orders' lookups, answered (<see cref="OrderRead"/>).</param>
+    private async Task<IReadOnlyList<ErpBatchResult>> SubmitSalesOrdersAsync(IReadOnlyList<ErpSalesOrder> orders, IReadOnlyDictionary<string, JsonObject> read, CancellationToken cancellationToken)
     {
         var results = new List<ErpBatchResult>(orders.Count);
         foreach (var chunk in orders.Chunk(BatchLimit))
         {
-            // One $batch finds the ones already there (a retry after a lost answer), one creates the rest.
-            var found = read is not null
-                ? [.. chunk.Select(o => read[OrderKey(o.ExternalDocumentNumber)])]
-                : await BatchAsync([.. chunk.Select((o, i) => BatchRequest(i.ToString(CultureInfo.InvariantCulture), "GET", OrderLookup(o.ExternalDocumentNumber), null))], cancellationToken);
+            // The lookups found the ones already there (a retry after a lost answer); one $batch creates the rest.
+            var found = chunk.Select(o => read[OrderKey(o.ExternalDocumentNumber)]);
             var existing = new Dictionary<string, ErpSalesOrderRef>(StringComparer.Ordinal);
             foreach (var (order, response) in chunk.Zip(found))
             {
