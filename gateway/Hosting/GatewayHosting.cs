@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using RetailSync.Gateway.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using RetailSync.Gateway.Api;
@@ -14,7 +15,11 @@ namespace RetailSync.Gateway.Hosting;
 public static class GatewayHosting
 {
     /// <summary>Services of the HTTP API, whether it runs in the embedded silo or as a standalone gateway.</summary>
-    public static IHostApplicationBuilder AddRetailSyncApi(this IHostApplicationBuilder builder)
+    /// <param name="webhookInbox">
+    /// Cluster mode: Shopify deliveries are recorded in PostgreSQL's webhook inbox and forwarded to their
+    /// grains from there (unless <c>RetailSync:WebhookInbox:Enabled</c> is false); otherwise in the grain itself.
+    /// </param>
+    public static IHostApplicationBuilder AddRetailSyncApi(this IHostApplicationBuilder builder, bool webhookInbox)
     {
         var embedded = HostingModes.Read(builder.Configuration) == HostingMode.Embedded;
         var options = builder.Services.AddOptions<RetailSyncOptions>().BindConfiguration(RetailSyncOptions.Section);
@@ -32,6 +37,21 @@ public static class GatewayHosting
         });
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ApiKeyFilter>();
+        var inbox = builder.Configuration.GetSection("RetailSync:WebhookInbox").Get<WebhookInboxOptions>() ?? new WebhookInboxOptions();
+        if (webhookInbox && inbox.Enabled)
+        {
+            var cluster = ClusterSettings.Read(builder.Configuration);
+            builder.Services.AddSingleton(sp => new PostgresWebhookInbox(
+                cluster.ConnectionString, cluster.ServiceId, inbox, sp.GetRequiredService<IClusterClient>(),
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PostgresWebhookInbox>>()));
+            builder.Services.AddSingleton<IWebhookIntake>(sp => sp.GetRequiredService<PostgresWebhookInbox>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<PostgresWebhookInbox>());
+        }
+        else
+        {
+            builder.Services.AddSingleton<IWebhookIntake>(sp => new GrainWebhookIntake(sp.GetRequiredService<IClusterClient>()));
+        }
+
         return builder;
     }
 

@@ -95,8 +95,8 @@ public static partial class ErpWebhookApi
                     null, e.OccurredAt, null, false, clock.GetUtcNow());
                 var outcome = await order.ReceiveErpEventAsync(delivery, erpEvent).WaitAsync(RecordTimeout);
                 return TypedResults.Ok(outcome == IntakeOutcome.Duplicate
-                    ? new ShopifyWebhookApi.WebhookAnswer("duplicate")
-                    : new ShopifyWebhookApi.WebhookAnswer("accepted", outcome.ToString().ToLowerInvariant()));
+                    ? new WebhookAnswer("duplicate")
+                    : new WebhookAnswer("accepted", outcome.ToString().ToLowerInvariant()));
             }
 
             return Problem(StatusCodes.Status404NotFound, "Unknown order", $"No shop has order {e.OrderId}; the ERP event was not recorded.");
@@ -143,8 +143,8 @@ public static partial class ErpWebhookApi
         {
             var outcome = await grains.GetGrain<ISkuGrain>(EntityKeys.ForShop(tenant, e.Sku!)).ErpStockChangedAsync(delivery, change).WaitAsync(RecordTimeout);
             return TypedResults.Ok(outcome == IntakeOutcome.Duplicate
-                ? new ShopifyWebhookApi.WebhookAnswer("duplicate")
-                : new ShopifyWebhookApi.WebhookAnswer("accepted", outcome.ToString().ToLowerInvariant()));
+                ? new WebhookAnswer("duplicate")
+                : new WebhookAnswer("accepted", outcome.ToString().ToLowerInvariant()));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
         {

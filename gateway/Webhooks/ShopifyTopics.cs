@@ -9,10 +9,17 @@ using RetailSync.Shops;
 
 namespace RetailSync.Gateway.Webhooks;
 
-/// <summary>Which grain receives each Shopify topic, and the pure mapping that turns its payload into our model.</summary>
+/// <summary>
+/// Which grain receives each Shopify topic, and the pure mapping that turns its payload into our model.
+/// A route maps at once (a payload that cannot be mapped throws <see cref="ShopifyPayloadException"/>
+/// before anything is recorded) and returns the grain call to make, which holds no reference to the
+/// JSON: the webhook inbox calls it after the body's document is gone.
+/// </summary>
 public static class ShopifyTopics
 {
-    public delegate Task<IntakeOutcome> Route(IGrainFactory grains, ShopifyDelivery delivery, JsonElement payload);
+    public delegate Task<IntakeOutcome> Apply(IGrainFactory grains);
+
+    public delegate Apply Route(ShopifyDelivery delivery, JsonElement payload);
 
     private static readonly Dictionary<string, Route> Routes = new(StringComparer.Ordinal)
     {
@@ -21,86 +28,92 @@ public static class ShopifyTopics
         ["orders/paid"] = ToOrder,
         ["orders/cancelled"] = ToCancelledOrder,
         ["orders/fulfilled"] = ToOrder,
-        ["fulfillments/create"] = (g, d, p) =>
+        ["fulfillments/create"] = (d, p) =>
         {
             var fulfillment = ShopifyMapper.Fulfillment(p);
-            return g.GetGrain<IOrderGrain>(EntityKeys.ForShop(d.Shop, fulfillment.OrderId)).ReceiveFulfillmentAsync(d, fulfillment);
+            return g => g.GetGrain<IOrderGrain>(EntityKeys.ForShop(d.Shop, fulfillment.OrderId)).ReceiveFulfillmentAsync(d, fulfillment);
         },
-        ["refunds/create"] = (g, d, p) =>
+        ["refunds/create"] = (d, p) =>
         {
             var refund = ShopifyMapper.Refund(p);
-            return g.GetGrain<IRefundGrain>(EntityKeys.ForShop(d.Shop, refund.RefundId)).ReceiveRefundAsync(d, refund);
+            return g => g.GetGrain<IRefundGrain>(EntityKeys.ForShop(d.Shop, refund.RefundId)).ReceiveRefundAsync(d, refund);
         },
         ["returns/request"] = ToReturn,
         ["returns/approve"] = ToReturn,
-        ["customers/create"] = (g, d, p) => ToCustomer(g, d, p, deleted: false),
-        ["customers/update"] = (g, d, p) => ToCustomer(g, d, p, deleted: false),
-        ["customers/delete"] = (g, d, p) => ToCustomer(g, d, p, deleted: true),
-        ["inventory_levels/update"] = (g, d, p) =>
+        ["customers/create"] = (d, p) => ToCustomer(d, p, deleted: false),
+        ["customers/update"] = (d, p) => ToCustomer(d, p, deleted: false),
+        ["customers/delete"] = (d, p) => ToCustomer(d, p, deleted: true),
+        ["inventory_levels/update"] = (d, p) =>
         {
             var level = ShopifyMapper.InventoryLevel(p);
-            return g.GetGrain<IShopifyInventoryItemGrain>(EntityKeys.ForShop(d.Shop, level.InventoryItemId)).ReceiveLevelAsync(d, level);
+            return g => g.GetGrain<IShopifyInventoryItemGrain>(EntityKeys.ForShop(d.Shop, level.InventoryItemId)).ReceiveLevelAsync(d, level);
         },
-        ["inventory_items/update"] = (g, d, p) =>
+        ["inventory_items/update"] = (d, p) =>
         {
             var item = ShopifyMapper.InventoryItem(p);
-            return g.GetGrain<IShopifyInventoryItemGrain>(EntityKeys.ForShop(d.Shop, item.InventoryItemId)).ReceiveItemAsync(d, item);
+            return g => g.GetGrain<IShopifyInventoryItemGrain>(EntityKeys.ForShop(d.Shop, item.InventoryItemId)).ReceiveItemAsync(d, item);
         },
-        ["products/update"] = (g, d, p) =>
+        ["products/update"] = (d, p) =>
         {
             var product = ShopifyMapper.Product(p);
-            return g.GetGrain<IShopifyProductGrain>(EntityKeys.ForShop(d.Shop, product.ProductId)).ReceiveAsync(d, product);
+            return g => g.GetGrain<IShopifyProductGrain>(EntityKeys.ForShop(d.Shop, product.ProductId)).ReceiveAsync(d, product);
         },
-        ["app/uninstalled"] = (g, d, p) =>
+        ["app/uninstalled"] = (d, p) =>
         {
             ShopifyMapper.ShopId(p);
-            return g.GetGrain<IShopGrain>(d.Shop).UninstalledAsync(d);
+            return g => g.GetGrain<IShopGrain>(d.Shop).UninstalledAsync(d);
         },
-        ["customers/data_request"] = (g, d, p) => ToPrivacy(g, d, p, PrivacyRequestKind.DataRequest),
-        ["customers/redact"] = (g, d, p) => ToPrivacy(g, d, p, PrivacyRequestKind.CustomerRedact),
-        ["shop/redact"] = (g, d, p) => ToPrivacy(g, d, p, PrivacyRequestKind.ShopRedact),
+        ["customers/data_request"] = (d, p) => ToPrivacy(d, p, PrivacyRequestKind.DataRequest),
+        ["customers/redact"] = (d, p) => ToPrivacy(d, p, PrivacyRequestKind.CustomerRedact),
+        ["shop/redact"] = (d, p) => ToPrivacy(d, p, PrivacyRequestKind.ShopRedact),
     };
 
     public static bool TryGet(string topic, out Route route) => Routes.TryGetValue(topic, out route!);
 
-    private static Task<IntakeOutcome> ToOrder(IGrainFactory grains, ShopifyDelivery delivery, JsonElement payload)
+    private static Apply ToOrder(ShopifyDelivery delivery, JsonElement payload)
     {
         var order = ShopifyMapper.Order(payload);
-        return grains.GetGrain<IOrderGrain>(EntityKeys.ForShop(delivery.Shop, order.OrderId)).ReceiveOrderAsync(delivery, order);
+        return g => g.GetGrain<IOrderGrain>(EntityKeys.ForShop(delivery.Shop, order.OrderId)).ReceiveOrderAsync(delivery, order);
     }
 
     /// <summary>
     /// A cancellation may carry the refunds Shopify made with it: each starts its refund's saga too, with a
     /// delivery key of its own, so a retried delivery (or the refund's own refunds/create) applies it once.
     /// </summary>
-    private static async Task<IntakeOutcome> ToCancelledOrder(IGrainFactory grains, ShopifyDelivery delivery, JsonElement payload)
+    private static Apply ToCancelledOrder(ShopifyDelivery delivery, JsonElement payload)
     {
-        var outcome = await ToOrder(grains, delivery, payload);
-        if (payload.TryGetProperty("refunds", out var refunds) && refunds.ValueKind == JsonValueKind.Array)
+        var order = ToOrder(delivery, payload);
+        var refunds = payload.TryGetProperty("refunds", out var list) && list.ValueKind == JsonValueKind.Array
+            ? list.EnumerateArray().Select(ShopifyMapper.Refund).ToList()
+            : [];
+        return async g =>
         {
-            foreach (var element in refunds.EnumerateArray())
+            var outcome = await order(g);
+            foreach (var refund in refunds)
             {
-                var refund = ShopifyMapper.Refund(element);
-                await grains.GetGrain<IRefundGrain>(EntityKeys.ForShop(delivery.Shop, refund.RefundId))
+                await g.GetGrain<IRefundGrain>(EntityKeys.ForShop(delivery.Shop, refund.RefundId))
                     .ReceiveRefundAsync(delivery with { EventId = $"{delivery.DedupeKey}/refund/{refund.RefundId}", WebhookId = null }, refund);
             }
-        }
 
-        return outcome;
+            return outcome;
+        };
     }
 
-    private static Task<IntakeOutcome> ToReturn(IGrainFactory grains, ShopifyDelivery delivery, JsonElement payload)
+    private static Apply ToReturn(ShopifyDelivery delivery, JsonElement payload)
     {
         var @return = ShopifyMapper.Return(payload);
-        return grains.GetGrain<IRefundGrain>(EntityKeys.ReturnKey(delivery.Shop, @return.ReturnId)).ReceiveReturnAsync(delivery, @return);
+        return g => g.GetGrain<IRefundGrain>(EntityKeys.ReturnKey(delivery.Shop, @return.ReturnId)).ReceiveReturnAsync(delivery, @return);
     }
 
-    private static Task<IntakeOutcome> ToCustomer(IGrainFactory grains, ShopifyDelivery delivery, JsonElement payload, bool deleted)
+    private static Apply ToCustomer(ShopifyDelivery delivery, JsonElement payload, bool deleted)
     {
         var customer = ShopifyMapper.Customer(payload);
-        return grains.GetGrain<IShopifyCustomerGrain>(EntityKeys.ForShop(delivery.Shop, customer.CustomerId)).ReceiveAsync(delivery, customer, deleted);
+        return g => g.GetGrain<IShopifyCustomerGrain>(EntityKeys.ForShop(delivery.Shop, customer.CustomerId)).ReceiveAsync(delivery, customer, deleted);
     }
 
-    private static Task<IntakeOutcome> ToPrivacy(IGrainFactory grains, ShopifyDelivery delivery, JsonElement payload, PrivacyRequestKind kind) =>
-        grains.GetGrain<IShopGrain>(delivery.Shop).PrivacyRequestAsync(delivery, ShopifyMapper.PrivacyRequest(kind, payload));
+    private static Apply ToPrivacy(ShopifyDelivery delivery, JsonElement payload, PrivacyRequestKind kind)
+    {
+        var request = ShopifyMapper.PrivacyRequest(kind, payload);
+        return g => g.GetGrain<IShopGrain>(delivery.Shop).PrivacyRequestAsync(delivery, request);
+    }
 }

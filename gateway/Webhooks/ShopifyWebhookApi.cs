@@ -12,7 +12,7 @@ using RetailSync.Shopify;
 
 namespace RetailSync.Gateway.Webhooks;
 
-/// <summary><c>POST /webhooks/shopify</c>: verify, record durably in the target grain, then answer.</summary>
+/// <summary><c>POST /webhooks/shopify</c>: verify, map, record durably (<see cref="IWebhookIntake"/>), then answer.</summary>
 public static partial class ShopifyWebhookApi
 {
     // Shopify waits 5 s for an answer; past that it counts a failure and retries anyway.
@@ -24,10 +24,8 @@ public static partial class ShopifyWebhookApi
         return app;
     }
 
-    public sealed record WebhookAnswer(string Status, string? Effect = null);
-
     private static async Task<IResult> ReceiveAsync(
-        HttpContext http, IOptionsMonitor<RetailSyncOptions> options, IClusterClient grains, TimeProvider clock, ILoggerFactory loggers)
+        HttpContext http, IOptionsMonitor<RetailSyncOptions> options, IWebhookIntake intake, TimeProvider clock, ILoggerFactory loggers)
     {
         var settings = options.CurrentValue;
         var request = http.Request;
@@ -103,16 +101,19 @@ public static partial class ShopifyWebhookApi
             var delivery = new ShopifyDelivery(
                 shop.ToLowerInvariant(), shopSettings.Tenant, topic, eventId, webhookId, triggeredAt,
                 NullIfEmpty(headers["X-Shopify-API-Version"]), headers["X-Shopify-Test"] == "true", clock.GetUtcNow());
+            ShopifyTopics.Apply apply;
             try
             {
-                var outcome = await route(grains, delivery, document.RootElement).WaitAsync(RecordTimeout);
-                return TypedResults.Ok(outcome == IntakeOutcome.Duplicate
-                    ? new WebhookAnswer("duplicate")
-                    : new WebhookAnswer("accepted", outcome.ToString().ToLowerInvariant()));
+                apply = route(delivery, document.RootElement);
             }
             catch (ShopifyPayloadException ex)
             {
                 return BadRequest("Unexpected payload", $"The {topic} payload cannot be mapped: {ex.Message}");
+            }
+
+            try
+            {
+                return TypedResults.Ok(await intake.RecordAsync(delivery, body, apply, http.RequestAborted).WaitAsync(RecordTimeout));
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
             {

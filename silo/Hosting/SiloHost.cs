@@ -50,7 +50,7 @@ public static partial class SiloHost
 
         builder.AddConnectors(sandbox);
         builder.UseDefaultUrlUnlessConfigured(DevelopmentDefaults.Url);
-        builder.AddRetailSyncApi();
+        builder.AddRetailSyncApi(webhookInbox: !embedded && servesApi);
 
         var app = builder.Build();
         app.UseRetailSyncErrors();

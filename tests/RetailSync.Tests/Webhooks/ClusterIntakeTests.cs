@@ -25,9 +25,11 @@ public sealed class ClusterIntakeTests(PostgresFixture postgres)
         var body = ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", orderId, DateTimeOffset.UtcNow);
         HttpRequestMessage Delivery(string eventId) => ShopifyFixtures.Delivery("orders/create", body, eventId: eventId, secret: "sandbox-webhook-secret-but-for-cluster");
 
+        // Answered once the webhook inbox's row is committed; the order grain has it moments later.
         var accepted = await host.Http.SendJsonAsync(Delivery("first"));
         Assert.Equal(HttpStatusCode.OK, accepted.Status);
-        Assert.Equal(1L, await CountOrderRowsAsync(db, orderId));
+        Assert.Equal(1L, await ScalarAsync(db, "SELECT count(*) FROM rs_webhook_inbox WHERE dedupe_key = 'first'"));
+        await Eventually.TrueAsync(async () => await CountOrderRowsAsync(db, orderId) == 1, TimeSpan.FromSeconds(30), "the order grain's state row");
 
         await postgres.Server.StopServerAsync();
         try
@@ -48,11 +50,30 @@ public sealed class ClusterIntakeTests(PostgresFixture postgres)
             return r.Status == HttpStatusCode.OK ? r : throw new InvalidOperationException(r.Status.ToString());
         }, TimeSpan.FromSeconds(30));
         Assert.Equal("accepted", retried.Body.GetProperty("status").GetString());
-        var (_, order) = await host.Http.GetApiAsync($"/api/v1/orders/sandbox.myshopify.com/{orderId}", "cluster-test-key");
-        var correlations = order.GetProperty("timeline").EnumerateArray()
-            .Where(e => e.GetProperty("kind").GetString()!.StartsWith("shopify:", StringComparison.Ordinal) && e.GetProperty("kind").GetString()!.Contains('/', StringComparison.Ordinal))
-            .Select(e => e.GetProperty("correlationId").GetString()).ToList();
+        List<string?> correlations = [];
+        await Eventually.TrueAsync(async () =>
+        {
+            var (_, order) = await host.Http.GetApiAsync($"/api/v1/orders/sandbox.myshopify.com/{orderId}", "cluster-test-key");
+            correlations = [.. order.GetProperty("timeline").EnumerateArray()
+                .Where(e => e.GetProperty("kind").GetString()!.StartsWith("shopify:", StringComparison.Ordinal) && e.GetProperty("kind").GetString()!.Contains('/', StringComparison.Ordinal))
+                .Select(e => e.GetProperty("correlationId").GetString())];
+            return correlations.Count == 2;
+        }, TimeSpan.FromSeconds(30), "the retried delivery on the order's timeline");
         Assert.Equal(["first", "during-outage"], correlations);
+
+        // A re-delivery is answered from the inbox's key, and every row ends forwarded without its body.
+        var again = await host.Http.SendJsonAsync(Delivery("first"));
+        Assert.Equal("duplicate", again.Body.GetProperty("status").GetString());
+        await Eventually.TrueAsync(async () => await ScalarAsync(db, "SELECT count(*) FROM rs_webhook_inbox WHERE forwarded_at IS NULL OR body IS NOT NULL") == 0,
+            TimeSpan.FromSeconds(30), "every inbox row forwarded");
+    }
+
+    private static async Task<long> ScalarAsync(string db, string sql)
+    {
+        await using var connection = new NpgsqlConnection(db);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     private static async Task<long> CountOrderRowsAsync(string db, long orderId)
