@@ -46,8 +46,8 @@ public static class OperationsApi
         app.MapGroup("/api/v1").AddEndpointFilter<ApiKeyFilter>().MapGet("/kpis", async (IClusterClient grains, IServiceProvider services, IOptions<JsonOptions> json) =>
         {
             var kpis = JsonSerializer.SerializeToNode(await grains.GetGrain<IKpiGrain>("kpis").GetAsync(), json.Value.SerializerOptions)!.AsObject();
-            // Cluster mode: deliveries accepted but not yet in their grains are the intake's backlog.
-            if (services.GetService<PostgresWebhookInbox>() is { } inbox)
+            // Cluster mode: deliveries answered but not yet in their grains are the intake's backlog.
+            if (services.GetService<IWebhookBacklog>() is { } inbox)
             {
                 kpis["webhookInbox"] = JsonSerializer.SerializeToNode(await inbox.FiguresAsync(), json.Value.SerializerOptions);
             }

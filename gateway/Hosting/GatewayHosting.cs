@@ -45,6 +45,7 @@ public static class GatewayHosting
                 cluster.ConnectionString, cluster.ServiceId, inbox, sp.GetRequiredService<IClusterClient>(),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PostgresWebhookInbox>>()));
             builder.Services.AddSingleton<IWebhookIntake>(sp => sp.GetRequiredService<PostgresWebhookInbox>());
+            builder.Services.AddSingleton<IWebhookBacklog>(sp => sp.GetRequiredService<PostgresWebhookInbox>());
             builder.Services.AddHostedService(sp => sp.GetRequiredService<PostgresWebhookInbox>());
         }
         else

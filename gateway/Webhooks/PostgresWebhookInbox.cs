@@ -20,10 +20,10 @@ namespace RetailSync.Gateway.Webhooks;
 /// Any other row is written due: a sweeper takes due rows (no room at intake, a lease that ran out with a
 /// crashed process, a retry after a failed forward) from any process of the service, maps them again from
 /// the stored body and forwards them. Nothing accepted is lost; an effect may be forwarded twice and is
-/// applied once. During a flood intake goes first (see <see cref="GateAsync"/>).
+/// applied once. During a flood intake goes first (see <see cref="WebhookForwarder"/>).
 /// </para>
 /// </summary>
-public sealed partial class PostgresWebhookInbox : IWebhookIntake, IHostedService, IAsyncDisposable
+public sealed partial class PostgresWebhookInbox : IWebhookIntake, IWebhookBacklog, IHostedService, IAsyncDisposable
 {
     private const int MaxBatch = 500;
     private const int FloodQueue = 256;
@@ -35,21 +35,14 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IHostedServic
     private readonly ILogger<PostgresWebhookInbox> logger;
     private readonly Func<ShopifyDelivery, byte[], ShopifyTopics.Apply> prepare;
     private readonly Channel<Pending> inserts = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Channel<Forward> forwards = Channel.CreateUnbounded<Forward>();
     private readonly Channel<Completion> completions = Channel.CreateUnbounded<Completion>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource stopping = new();
     private readonly List<Task> loops = [];
-    private readonly List<Task> forwarders = [];
-    private int queued;
-    private bool intakeFirst;
+    private readonly WebhookForwarder forwarder;
     private long backlogSince;
-    private long recorded;
-    private TaskCompletionSource open = NewGate();
     private int disposed;
 
     private sealed record Pending(ShopifyDelivery Delivery, byte[] Body, ShopifyTopics.Apply Apply, TaskCompletionSource<WebhookAnswer> Answer);
-
-    private sealed record Forward(long Id, string Description, ShopifyTopics.Apply Apply, DateTimeOffset Queued);
 
     private sealed record Completion(long Id, string? Error);
 
@@ -65,13 +58,15 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IHostedServic
         this.grains = grains;
         this.clock = clock;
         this.logger = logger;
+        forwarder = new WebhookForwarder(settings, grains, clock, Forwarded,
+            () => Interlocked.Read(ref backlogSince) is var ticks and not 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null);
     }
 
     /// <summary>Whether intake has priority over forwarding now (a flood; see <see cref="GateAsync"/>).</summary>
-    public bool IntakeFirst => Volatile.Read(ref intakeFirst);
+    public bool IntakeFirst => forwarder.IntakeFirst;
 
     /// <summary>Deliveries accepted by this process and waiting in memory for a forwarder.</summary>
-    public int Queued => Volatile.Read(ref queued);
+    public int Queued => forwarder.Queued;
 
     public Task<WebhookAnswer> RecordAsync(ShopifyDelivery delivery, byte[] body, ShopifyTopics.Apply apply, CancellationToken cancellationToken)
     {
@@ -99,13 +94,7 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IHostedServic
     {
         loops.Add(Task.Run(WriteAsync, CancellationToken.None));
         loops.Add(Task.Run(CompleteAsync, CancellationToken.None));
-        for (var i = 0; i < Math.Max(1, settings.Forwarders); i++)
-        {
-            var yields = i >= settings.MinForwarders;
-            forwarders.Add(Task.Run(() => ForwardAsync(yields), CancellationToken.None));
-        }
-
-        loops.Add(Task.Run(GateAsync, CancellationToken.None));
+        forwarder.Start(stopping.Token);
         loops.Add(Task.Run(SweepAsync, CancellationToken.None));
         return Task.CompletedTask;
     }
@@ -118,17 +107,16 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IHostedServic
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         inserts.Writer.TryComplete();
-        forwards.Writer.TryComplete();
         if (!stopping.IsCancellationRequested)
         {
             await stopping.CancelAsync();
         }
 
         completions.Writer.TryComplete();
-        await Task.WhenAll(loops).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Task.WhenAll([.. loops, forwarder.StoppedAsync()]).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    // The container holds this instance under three registrations and disposes it under each.
+    // The container holds this instance under four registrations and disposes it under each.
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref disposed, 1) == 1)
@@ -151,7 +139,7 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IHostedServic
                 batch.Add(pending);
             }
 
-            Interlocked.Add(ref recorded, batch.Count);
+            forwarder.Recorded(batch.Count);
             try
             {
                 await InsertAsync(batch);
@@ -236,11 +224,7 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IHostedServic
             // A row that could not be queued (stopping) waits for its lease to end, like one past the memory bound.
             if (i < room)
             {
-                Interlocked.Increment(ref queued);
-                if (!forwards.Writer.TryWrite(new Forward(id, pending.Delivery.Describe(), pending.Apply, clock.GetUtcNow())))
-                {
-                    Interlocked.Decrement(ref queued);
-                }
+                forwarder.TryQueue(new WebhookForwarder.Item(id, pending.Delivery.Describe(), pending.Apply, clock.GetUtcNow()));
             }
 
             pending.Answer.TrySetResult(new WebhookAnswer("accepted", "queued"));
@@ -257,96 +241,21 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IHostedServic
     /// held deliveries would mostly wait (few forwarders run) and, surviving collections, lengthen the GC
     /// pauses that intake's answers wait for; the table holds them instead.
     /// </summary>
-    private int Room() => Math.Max(0, (Volatile.Read(ref intakeFirst) ? FloodQueue : settings.MaxQueued) - Queued);
+    private int Room() => Math.Max(0, (forwarder.IntakeFirst ? FloodQueue : settings.MaxQueued) - Queued);
 
     private static void Add<T>(NpgsqlCommand command, NpgsqlDbType type, T[] values) =>
         command.Parameters.Add(new NpgsqlParameter { Value = values, NpgsqlDbType = NpgsqlDbType.Array | type });
 
-    /// <param name="yields">Whether this forwarder pauses while intake has priority (see <see cref="GateAsync"/>).</param>
-    private async Task ForwardAsync(bool yields)
+    private ValueTask Forwarded(WebhookForwarder.Item item, Exception? error)
     {
-        // Stopping leaves what is still queued to the sweeper (the rows are leased), so shutdown does not wait for it.
-        while (await forwards.Reader.WaitToReadAsync(stopping.Token))
+        if (error is not null)
         {
-            if (yields)
-            {
-                await Volatile.Read(ref open).Task.WaitAsync(stopping.Token);
-            }
-
-            if (!forwards.Reader.TryRead(out var forward))
-            {
-                continue;
-            }
-
-            Interlocked.Decrement(ref queued);
-            string? error = null;
-            try
-            {
-                await forward.Apply(grains);
-            }
-            catch (Exception ex)
-            {
-                LogForwardFailed(logger, forward.Description, forward.Id, ex);
-                error = $"{ex.GetType().Name}: {ex.Message}";
-            }
-
-            completions.Writer.TryWrite(new Completion(forward.Id, error));
-        }
-    }
-
-    /// <summary>
-    /// Intake first during a flood: while deliveries arrive faster than <see cref="WebhookInboxOptions.IntakePriorityAbovePerSecond"/>,
-    /// only <see cref="WebhookInboxOptions.MinForwarders"/> forwarders run, so the processing the others would start
-    /// does not take the CPU that answers Shopify (which retries, adding load, when answers are slow). Once the flood
-    /// ends, or the oldest delivery queued has waited <see cref="WebhookInboxOptions.IntakePriorityAtMost"/>, all run.
-    /// </summary>
-    private async Task GateAsync()
-    {
-        var tick = TimeSpan.FromMilliseconds(25);
-        var window = new Queue<(DateTimeOffset At, long Recorded)>();
-        while (!stopping.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(tick, clock, stopping.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            var now = clock.GetUtcNow();
-            window.Enqueue((now, Interlocked.Read(ref recorded)));
-            while (now - window.Peek().At > TimeSpan.FromMilliseconds(250))
-            {
-                window.Dequeue();
-            }
-
-            var (since, before) = window.Peek();
-            var perSecond = since < now ? (window.Last().Recorded - before) / (now - since).TotalSeconds : 0;
-            var waited = forwards.Reader.TryPeek(out var head) ? now - head.Queued : TimeSpan.Zero;
-            if (Interlocked.Read(ref backlogSince) is var since0 and not 0 && now.UtcTicks - since0 > waited.Ticks)
-            {
-                waited = TimeSpan.FromTicks(now.UtcTicks - since0);
-            }
-
-            var first = perSecond > settings.IntakePriorityAbovePerSecond && waited < settings.IntakePriorityAtMost;
-            Volatile.Write(ref intakeFirst, first);
-            var gate = Volatile.Read(ref open);
-            if (!first)
-            {
-                gate.TrySetResult();
-            }
-            else if (gate.Task.IsCompleted)
-            {
-                Volatile.Write(ref open, NewGate());
-            }
+            LogForwardFailed(logger, item.Description, item.Id, error);
         }
 
-        Volatile.Read(ref open).TrySetResult();
+        completions.Writer.TryWrite(new Completion(item.Id, error is null ? null : $"{error.GetType().Name}: {error.Message}"));
+        return ValueTask.CompletedTask;
     }
-
-    private static TaskCompletionSource NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private async Task CompleteAsync()
     {
@@ -473,11 +382,7 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IHostedServic
                 continue;
             }
 
-            Interlocked.Increment(ref queued);
-            if (!forwards.Writer.TryWrite(new Forward(id, delivery.Describe(), apply, clock.GetUtcNow())))
-            {
-                Interlocked.Decrement(ref queued);
-            }
+            forwarder.TryQueue(new WebhookForwarder.Item(id, delivery.Describe(), apply, clock.GetUtcNow()));
         }
 
         return taken;
@@ -516,7 +421,7 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IHostedServic
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
 }
 
-/// <summary>The inbox's backlog: rows not yet forwarded (and how many of them failed at least once), the oldest one's age.</summary>
+/// <summary>The intake's backlog: deliveries answered but not yet in their grains (how many of them failed at least once), the oldest one's age, how many wait in memory.</summary>
 public sealed record InboxFigures(long Pending, long Retrying, double OldestPendingSeconds, int QueuedInMemory);
 
 /// <summary>Settings under <c>RetailSync:WebhookInbox</c> (cluster mode).</summary>
@@ -529,7 +434,7 @@ public sealed class WebhookInboxOptions
     public int Forwarders { get; set; } = 32;
 
     /// <summary>Of <see cref="Forwarders"/>, how many keep forwarding while intake has priority (a flood).</summary>
-    public int MinForwarders { get; set; } = 2;
+    public int MinForwarders { get; set; } = 1;
 
     /// <summary>Deliveries per second (over the last 250 ms) above which intake has priority over forwarding.</summary>
     public double IntakePriorityAbovePerSecond { get; set; } = 200;

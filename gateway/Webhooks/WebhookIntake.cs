@@ -26,3 +26,9 @@ public sealed class GrainWebhookIntake(IGrainFactory grains) : IWebhookIntake
             : new WebhookAnswer("accepted", outcome.ToString().ToLowerInvariant());
     }
 }
+
+/// <summary>Deliveries answered but not yet in their grains, for <c>GET /api/v1/kpis</c>.</summary>
+public interface IWebhookBacklog
+{
+    Task<InboxFigures> FiguresAsync(CancellationToken cancellationToken = default);
+}
