@@ -6,6 +6,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using RetailSync.Gateway.Webhooks;
 using RetailSync.Operations;
 
@@ -49,7 +50,15 @@ public static class OperationsApi
             // Cluster mode: deliveries answered but not yet in their grains are the intake's backlog.
             if (services.GetService<IWebhookBacklog>() is { } inbox)
             {
-                kpis["webhookInbox"] = JsonSerializer.SerializeToNode(await inbox.FiguresAsync(), json.Value.SerializerOptions);
+                try
+                {
+                    kpis["webhookInbox"] = JsonSerializer.SerializeToNode(await inbox.FiguresAsync(), json.Value.SerializerOptions);
+                }
+                catch (NpgsqlException)
+                {
+                    // PostgreSQL unreachable: the grains' figures still answer; the inbox's are unknown.
+                    kpis["webhookInbox"] = null;
+                }
             }
 
             return Results.Json(kpis, json.Value.SerializerOptions);

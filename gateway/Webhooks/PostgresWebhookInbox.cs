@@ -221,7 +221,7 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IWebhookBackl
                 continue;
             }
 
-            // A row that could not be queued (stopping) waits for its lease to end, like one past the memory bound.
+            // A leased row that could not be queued (stopping) waits for its lease to end; a row past the room is due already.
             if (i < room)
             {
                 forwarder.TryQueue(new WebhookForwarder.Item(id, pending.Delivery.Describe(), pending.Apply, clock.GetUtcNow()));

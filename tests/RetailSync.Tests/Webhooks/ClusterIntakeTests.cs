@@ -66,6 +66,8 @@ public sealed class ClusterIntakeTests(PostgresFixture postgres)
         Assert.Equal("duplicate", again.Body.GetProperty("status").GetString());
         await Eventually.TrueAsync(async () => await ScalarAsync(db, "SELECT count(*) FROM rs_webhook_inbox WHERE forwarded_at IS NULL OR body IS NOT NULL") == 0,
             TimeSpan.FromSeconds(30), "every inbox row forwarded");
+        var (_, kpis) = await host.Http.GetApiAsync("/api/v1/kpis", "cluster-test-key");
+        Assert.Equal(0, kpis.GetProperty("webhookInbox").GetProperty("pending").GetInt64());
     }
 
     private static async Task<long> ScalarAsync(string db, string sql)
