@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
 using RetailSync.Intake;
+using RetailSync.Platform;
 using RetailSync.Shopify;
 
 namespace RetailSync.Gateway.Webhooks;
@@ -129,33 +130,22 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IWebhookBackl
         await dataSource.DisposeAsync();
     }
 
-    private async Task WriteAsync()
+    private Task WriteAsync() => GroupCommit.RunAsync(inserts.Reader, MaxBatch, async batch =>
     {
-        var batch = new List<Pending>(MaxBatch);
-        while (await inserts.Reader.WaitToReadAsync())
+        forwarder.Recorded(batch.Count);
+        try
         {
-            while (batch.Count < MaxBatch && inserts.Reader.TryRead(out var pending))
-            {
-                batch.Add(pending);
-            }
-
-            forwarder.Recorded(batch.Count);
-            try
-            {
-                await InsertAsync(batch);
-            }
-            catch (Exception ex)
-            {
-                LogInsertFailed(logger, batch.Count, ex);
-                foreach (var pending in batch)
-                {
-                    pending.Answer.TrySetException(ex);
-                }
-            }
-
-            batch.Clear();
+            await InsertAsync(batch);
         }
-    }
+        catch (Exception ex)
+        {
+            LogInsertFailed(logger, batch.Count, ex);
+            foreach (var pending in batch)
+            {
+                pending.Answer.TrySetException(ex);
+            }
+        }
+    });
 
     private async Task InsertAsync(List<Pending> batch)
     {
@@ -257,50 +247,41 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IWebhookBackl
         return ValueTask.CompletedTask;
     }
 
-    private async Task CompleteAsync()
+    private Task CompleteAsync() => GroupCommit.RunAsync(completions.Reader, MaxBatch, CompleteBatchAsync);
+
+    private async Task CompleteBatchAsync(List<Completion> batch)
     {
-        var batch = new List<Completion>(MaxBatch);
-        while (await completions.Reader.WaitToReadAsync())
+        try
         {
-            while (batch.Count < MaxBatch && completions.Reader.TryRead(out var completion))
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var write = new NpgsqlBatch(connection);
+            var done = batch.Where(c => c.Error is null).Select(c => c.Id).ToArray();
+            if (done.Length > 0)
             {
-                batch.Add(completion);
+                // The grain holds what it needs; the body (personal data) goes, the key stays to answer duplicates.
+                var command = new NpgsqlBatchCommand("UPDATE rs_webhook_inbox SET forwarded_at = now(), body = NULL, last_error = NULL WHERE id = ANY($1)");
+                command.Parameters.Add(new NpgsqlParameter { Value = done, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+                write.BatchCommands.Add(command);
             }
 
-            try
+            foreach (var failed in batch.Where(c => c.Error is not null))
             {
-                await using var connection = await dataSource.OpenConnectionAsync();
-                await using var write = new NpgsqlBatch(connection);
-                var done = batch.Where(c => c.Error is null).Select(c => c.Id).ToArray();
-                if (done.Length > 0)
-                {
-                    // The grain holds what it needs; the body (personal data) goes, the key stays to answer duplicates.
-                    var command = new NpgsqlBatchCommand("UPDATE rs_webhook_inbox SET forwarded_at = now(), body = NULL, last_error = NULL WHERE id = ANY($1)");
-                    command.Parameters.Add(new NpgsqlParameter { Value = done, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-                    write.BatchCommands.Add(command);
-                }
-
-                foreach (var failed in batch.Where(c => c.Error is not null))
-                {
-                    // Backs off 1, 2, 4 … s after each attempt, at most 5 minutes apart; never given up.
-                    var command = new NpgsqlBatchCommand("""
-                        UPDATE rs_webhook_inbox SET last_error = $2, due_at = now() + least(300, power(2, least(attempts, 9))) * interval '1 second'
-                        WHERE id = $1 AND forwarded_at IS NULL
-                        """);
-                    command.Parameters.Add(new NpgsqlParameter { Value = failed.Id });
-                    command.Parameters.Add(new NpgsqlParameter { Value = failed.Error });
-                    write.BatchCommands.Add(command);
-                }
-
-                await write.ExecuteNonQueryAsync();
-            }
-            catch (Exception ex)
-            {
-                // The rows stay leased: the sweeper forwards them again when the lease ends, the grains dedupe.
-                LogCompleteFailed(logger, batch.Count, ex);
+                // Backs off 1, 2, 4 … s after each attempt, at most 5 minutes apart; never given up.
+                var command = new NpgsqlBatchCommand("""
+                    UPDATE rs_webhook_inbox SET last_error = $2, due_at = now() + least(300, power(2, least(attempts, 9))) * interval '1 second'
+                    WHERE id = $1 AND forwarded_at IS NULL
+                    """);
+                command.Parameters.Add(new NpgsqlParameter { Value = failed.Id });
+                command.Parameters.Add(new NpgsqlParameter { Value = failed.Error });
+                write.BatchCommands.Add(command);
             }
 
-            batch.Clear();
+            await write.ExecuteNonQueryAsync();
+        }
+        catch (Exception ex)
+        {
+            // The rows stay leased: the sweeper forwards them again when the lease ends, the grains dedupe.
+            LogCompleteFailed(logger, batch.Count, ex);
         }
     }
 

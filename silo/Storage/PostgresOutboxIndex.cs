@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Npgsql;
 using NpgsqlTypes;
 using RetailSync.Operations;
+using RetailSync.Platform;
 
 namespace RetailSync.Silo.Storage;
 
@@ -58,52 +59,43 @@ public sealed partial class PostgresOutboxIndex : IOutboxIndex, IAsyncDisposable
         return owners;
     }
 
-    private async Task WriteAsync()
+    private Task WriteAsync() => GroupCommit.RunAsync(changes.Reader, MaxBatch, WriteBatchAsync);
+
+    private async Task WriteBatchAsync(List<Change> batch)
     {
-        var batch = new List<Change>(MaxBatch);
-        while (await changes.Reader.WaitToReadAsync())
+        try
         {
-            while (batch.Count < MaxBatch && changes.Reader.TryRead(out var change))
+            // The last change per owner decides: added then removed in one batch means removed.
+            var last = new Dictionary<string, bool>(StringComparer.Ordinal);
+            foreach (var change in batch)
             {
-                batch.Add(change);
+                last[change.Owner] = change.Add;
             }
 
-            try
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var write = new NpgsqlBatch(connection)
             {
-                // The last change per owner decides: added then removed in one batch means removed.
-                var last = new Dictionary<string, bool>(StringComparer.Ordinal);
-                foreach (var change in batch)
+                BatchCommands =
                 {
-                    last[change.Owner] = change.Add;
-                }
-
-                await using var connection = await dataSource.OpenConnectionAsync();
-                await using var write = new NpgsqlBatch(connection)
-                {
-                    BatchCommands =
-                    {
-                        Command("INSERT INTO rs_outbox_owners (service_id, owner) SELECT $1, unnest($2::varchar[]) ON CONFLICT DO NOTHING",
-                            [.. last.Where(c => c.Value).Select(c => c.Key)]),
-                        Command("DELETE FROM rs_outbox_owners WHERE service_id = $1 AND owner = ANY($2::varchar[])",
-                            [.. last.Where(c => !c.Value).Select(c => c.Key)]),
-                    },
-                };
-                await write.ExecuteNonQueryAsync();
-                foreach (var change in batch)
-                {
-                    change.Done?.TrySetResult();
-                }
-            }
-            catch (Exception ex)
+                    Command("INSERT INTO rs_outbox_owners (service_id, owner) SELECT $1, unnest($2::varchar[]) ON CONFLICT DO NOTHING",
+                        [.. last.Where(c => c.Value).Select(c => c.Key)]),
+                    Command("DELETE FROM rs_outbox_owners WHERE service_id = $1 AND owner = ANY($2::varchar[])",
+                        [.. last.Where(c => !c.Value).Select(c => c.Key)]),
+                },
+            };
+            await write.ExecuteNonQueryAsync();
+            foreach (var change in batch)
             {
-                LogWriteFailed(logger, batch.Count, ex);
-                foreach (var change in batch)
-                {
-                    change.Done?.TrySetException(ex);
-                }
+                change.Done?.TrySetResult();
             }
-
-            batch.Clear();
+        }
+        catch (Exception ex)
+        {
+            LogWriteFailed(logger, batch.Count, ex);
+            foreach (var change in batch)
+            {
+                change.Done?.TrySetException(ex);
+            }
         }
     }
 
