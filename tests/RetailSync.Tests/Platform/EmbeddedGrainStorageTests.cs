@@ -13,15 +13,21 @@ public sealed class EmbeddedGrainStorageTests
 
     private static readonly GrainId Grain = GrainId.Create("test", "one");
 
+    /// <summary>One activation writes <paramref name="value"/>; a second state then reads what is stored.</summary>
+    private static async Task<(GrainState<Counter> Written, GrainState<Counter> Read)> WrittenThenReadAsync(EmbeddedGrainStorage storage, int value)
+    {
+        var written = new GrainState<Counter>(new Counter { Value = value });
+        await storage.WriteStateAsync("state", Grain, written);
+        var read = new GrainState<Counter>(new Counter());
+        await storage.ReadStateAsync("state", Grain, read);
+        return (written, read);
+    }
+
     [Fact]
     public async Task a_new_activation_reads_what_the_last_one_wrote()
     {
         var storage = new EmbeddedGrainStorage();
-        var first = new GrainState<Counter>(new Counter { Value = 3 });
-        await storage.WriteStateAsync("state", Grain, first);
-
-        var second = new GrainState<Counter>(new Counter());
-        await storage.ReadStateAsync("state", Grain, second);
+        var (first, second) = await WrittenThenReadAsync(storage, 3);
 
         Assert.True(second.RecordExists);
         Assert.Equal(3, second.State!.Value);
@@ -36,10 +42,7 @@ public sealed class EmbeddedGrainStorageTests
     public async Task a_write_from_a_stale_version_is_refused()
     {
         var storage = new EmbeddedGrainStorage();
-        var first = new GrainState<Counter>(new Counter { Value = 1 });
-        await storage.WriteStateAsync("state", Grain, first);
-        var stale = new GrainState<Counter>(new Counter());
-        await storage.ReadStateAsync("state", Grain, stale);
+        var (first, stale) = await WrittenThenReadAsync(storage, 1);
 
         await storage.WriteStateAsync("state", Grain, first);
 
