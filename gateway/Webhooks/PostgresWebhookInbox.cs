@@ -214,7 +214,7 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IWebhookBackl
             // A leased row that could not be queued (stopping) waits for its lease to end; a row past the room is due already.
             if (i < room)
             {
-                forwarder.TryQueue(new WebhookForwarder.Item(id, pending.Delivery.Describe(), pending.Apply, clock.GetUtcNow()));
+                forwarder.TryQueue(id, pending.Delivery.Describe(), pending.Apply);
             }
 
             pending.Answer.TrySetResult(new WebhookAnswer("accepted", "queued"));
@@ -363,7 +363,7 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IWebhookBackl
                 continue;
             }
 
-            forwarder.TryQueue(new WebhookForwarder.Item(id, delivery.Describe(), apply, clock.GetUtcNow()));
+            forwarder.TryQueue(id, delivery.Describe(), apply);
         }
 
         return taken;

@@ -26,8 +26,8 @@ public sealed class WebhookForwarder(
     private long recorded;
     private bool intakeFirst;
 
-    /// <summary>One delivery to hand to its grain; <paramref name="Id"/> is the caller's (the inbox row).</summary>
-    public sealed record Item(long Id, string Description, ShopifyTopics.Apply Apply, DateTimeOffset Queued, int Attempts = 0);
+    /// <summary>One delivery to hand to its grain; <paramref name="Id"/> is the caller's (the inbox row), <paramref name="Queued"/> when it was queued.</summary>
+    public sealed record Item(long Id, string Description, ShopifyTopics.Apply Apply, DateTimeOffset Queued);
 
     /// <summary>Deliveries waiting in memory for a forwarder.</summary>
     public int Queued => Volatile.Read(ref queued);
@@ -38,10 +38,10 @@ public sealed class WebhookForwarder(
     /// <summary>Counts deliveries received, the measure of a flood.</summary>
     public void Recorded(int count) => Interlocked.Add(ref recorded, count);
 
-    public bool TryQueue(Item item)
+    public bool TryQueue(long id, string description, ShopifyTopics.Apply apply)
     {
         Interlocked.Increment(ref queued);
-        if (items.Writer.TryWrite(item with { Queued = clock.GetUtcNow() }))
+        if (items.Writer.TryWrite(new Item(id, description, apply, clock.GetUtcNow())))
         {
             return true;
         }
