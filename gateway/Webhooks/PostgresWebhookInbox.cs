@@ -249,40 +249,67 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IWebhookBackl
 
     private Task CompleteAsync() => GroupCommit.RunAsync(completions.Reader, MaxBatch, CompleteBatchAsync);
 
+    /// <summary>
+    /// Records what the forwarders did. While PostgreSQL is unreachable the write is retried (250 ms doubling to
+    /// 5 s) for as long as the rows' lease lasts; after that the sweeper forwards them again, the grains dedupe.
+    /// </summary>
     private async Task CompleteBatchAsync(List<Completion> batch)
     {
-        try
+        var started = clock.GetUtcNow();
+        for (var delay = TimeSpan.FromMilliseconds(250); ; delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks)))
         {
-            await using var connection = await dataSource.OpenConnectionAsync();
-            await using var write = new NpgsqlBatch(connection);
-            var done = batch.Where(c => c.Error is null).Select(c => c.Id).ToArray();
-            if (done.Length > 0)
+            try
             {
-                // The grain holds what it needs; the body (personal data) goes, the key stays to answer duplicates.
-                var command = new NpgsqlBatchCommand("UPDATE rs_webhook_inbox SET forwarded_at = now(), body = NULL, last_error = NULL WHERE id = ANY($1)");
-                command.Parameters.Add(new NpgsqlParameter { Value = done, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-                write.BatchCommands.Add(command);
+                await WriteCompletionsAsync(batch);
+                return;
+            }
+            catch (Exception ex) when (clock.GetUtcNow() - started + delay < settings.Lease && !stopping.IsCancellationRequested)
+            {
+                LogCompleteRetried(logger, batch.Count, ex);
+            }
+            catch (Exception ex)
+            {
+                LogCompleteFailed(logger, batch.Count, ex);
+                return;
             }
 
-            foreach (var failed in batch.Where(c => c.Error is not null))
+            try
             {
-                // Backs off 1, 2, 4 … s after each attempt, at most 5 minutes apart; never given up.
-                var command = new NpgsqlBatchCommand("""
-                    UPDATE rs_webhook_inbox SET last_error = $2, due_at = now() + least(300, power(2, least(attempts, 9))) * interval '1 second'
-                    WHERE id = $1 AND forwarded_at IS NULL
-                    """);
-                command.Parameters.Add(new NpgsqlParameter { Value = failed.Id });
-                command.Parameters.Add(new NpgsqlParameter { Value = failed.Error });
-                write.BatchCommands.Add(command);
+                await Task.Delay(delay, clock, stopping.Token);
             }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
 
-            await write.ExecuteNonQueryAsync();
-        }
-        catch (Exception ex)
+    private async Task WriteCompletionsAsync(List<Completion> batch)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var write = new NpgsqlBatch(connection);
+        var done = batch.Where(c => c.Error is null).Select(c => c.Id).ToArray();
+        if (done.Length > 0)
         {
-            // The rows stay leased: the sweeper forwards them again when the lease ends, the grains dedupe.
-            LogCompleteFailed(logger, batch.Count, ex);
+            // The grain holds what it needs; the body (personal data) goes, the key stays to answer duplicates.
+            var command = new NpgsqlBatchCommand("UPDATE rs_webhook_inbox SET forwarded_at = now(), body = NULL, last_error = NULL WHERE id = ANY($1)");
+            command.Parameters.Add(new NpgsqlParameter { Value = done, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+            write.BatchCommands.Add(command);
         }
+
+        foreach (var failed in batch.Where(c => c.Error is not null))
+        {
+            // Backs off 1, 2, 4 … s after each attempt, at most 5 minutes apart; never given up.
+            var command = new NpgsqlBatchCommand("""
+                UPDATE rs_webhook_inbox SET last_error = $2, due_at = now() + least(300, power(2, least(attempts, 9))) * interval '1 second'
+                WHERE id = $1 AND forwarded_at IS NULL
+                """);
+            command.Parameters.Add(new NpgsqlParameter { Value = failed.Id });
+            command.Parameters.Add(new NpgsqlParameter { Value = failed.Error });
+            write.BatchCommands.Add(command);
+        }
+
+        await write.ExecuteNonQueryAsync();
     }
 
     private async Task SweepAsync()
@@ -394,6 +421,9 @@ public sealed partial class PostgresWebhookInbox : IWebhookIntake, IWebhookBackl
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook inbox: forwarding {Delivery} (row {Id}) failed; retried with backoff")]
     private static partial void LogForwardFailed(ILogger logger, string delivery, long id, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook inbox: marking {Count} forwards failed; retrying")]
+    private static partial void LogCompleteRetried(ILogger logger, int count, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook inbox: marking {Count} forwards failed; their leases end and they are forwarded again")]
     private static partial void LogCompleteFailed(ILogger logger, int count, Exception exception);
