@@ -1,22 +1,110 @@
 namespace RetailSync.Platform;
 
 /// <summary>
-/// Virtual scheduling (GCRA): each reservation takes the next slot 1/rate after the previous one; a
-/// request may go out up to <c>burst</c> slots ahead of its own, so after a quiet spell a few requests
-/// go at once instead of queueing 1/rate apart (what a lone order's vendor calls would otherwise wait).
-/// Any one-second window holds at most <c>rate + burst + 1</c> reservations. In memory: after a move the
-/// schedule restarts at "now", which is never earlier than slots already handed out elapse.
+/// Paces slots evenly (see <see cref="RatePlan"/>) and keeps a one-second log of them, as the vendors
+/// count requests themselves; no slot may make a second hold more than the cap. When the pace falls
+/// behind (a slot handed back by a late sender, or no sender ready when a slot came) the lost time
+/// becomes credit, and the next slots go at the shorter spacing until it is made up: a fixed pace would
+/// lose those slots. (A log alone would not do: each second would repeat the last one's pattern, gaps
+/// included.) In memory: after a move the log restarts empty, and the slots handed out before have
+/// elapsed by the time the new activation's first second fills.
 /// </summary>
 public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrain
 {
-    private DateTimeOffset nextSlot = DateTimeOffset.MinValue;
+    private const long Second = TimeSpan.TicksPerSecond;
 
-    public Task<TimeSpan> ReserveAsync(int permits, double perSecond, int burst)
+    // Slot times (UTC ticks) still inside the last second or ahead of now, ascending: each new slot is
+    // after the previous one, and only handed-back slots leave from the middle.
+    private readonly List<long> slots = [];
+    private long last = long.MinValue;
+
+    // Time to make up by going faster than the pace, and until when it can be (a gap only helps the
+    // seconds that contain it).
+    private long credit;
+    private long creditUntil;
+
+    public Task<RateSlot> ReserveSlotAsync(int permits, RatePlan plan, long? missed)
     {
-        var now = clock.GetUtcNow();
-        var slot = nextSlot > now ? nextSlot : now;
-        nextSlot = slot + TimeSpan.FromSeconds(permits / perSecond);
-        var send = slot - TimeSpan.FromSeconds(Math.Max(0, burst) / perSecond);
-        return Task.FromResult(send > now ? send - now : TimeSpan.Zero);
+        var now = clock.GetUtcNow().UtcTicks;
+        var pace = plan.Pace.Ticks;
+        if (missed is { } ticket && slots.BinarySearch(ticket) is var found and >= 0)
+        {
+            slots.RemoveAt(found);
+            Credit(pace, ticket + Second);
+        }
+
+        var expired = 0;
+        while (expired < slots.Count && slots[expired] <= now - Second)
+        {
+            expired++;
+        }
+
+        slots.RemoveRange(0, expired);
+        if (last != long.MinValue && now > last + pace)
+        {
+            // Nobody was ready when the next slot came: the gap is made up like a handed-back slot.
+            Credit(now - (last + pace), last + pace + Second);
+            last = now - pace;
+        }
+
+        // Each permit is a request the vendor counts: each gets a slot, and the sender waits for the last.
+        var (slot, after, spent) = (now, last, 0L);
+        var placed = new long[Math.Max(0, permits)];
+        for (var i = 0; i < placed.Length; i++)
+        {
+            var step = pace;
+            if (credit - spent > 0 && after + plan.Spacing.Ticks < creditUntil)
+            {
+                step = Math.Max(plan.Spacing.Ticks, pace - (credit - spent));
+                spent += pace - step;
+            }
+
+            slot = Math.Max(slot, after == long.MinValue ? now : after + step);
+            // The second (slot − 1 s, slot] may hold cap − 1 others: wait for the cap-th newest to leave.
+            var others = slots.Count + i;
+            if (others >= plan.Cap)
+            {
+                var index = others - plan.Cap;
+                slot = Math.Max(slot, (index < slots.Count ? slots[index] : placed[index - slots.Count]) + Second);
+            }
+
+            placed[i] = slot;
+            after = slot;
+        }
+
+        if (placed.Length > 0 && placed[0] - now > plan.Lookahead.Ticks)
+        {
+            // Not yet: holding a slot far ahead would keep a gap that opens meanwhile from being made up soon.
+            return Task.FromResult(new RateSlot(TimeSpan.FromTicks(placed[0] - now - plan.Lookahead.Ticks), 0, false));
+        }
+
+        slots.AddRange(placed);
+        last = after;
+        credit -= spent;
+        return Task.FromResult(new RateSlot(TimeSpan.FromTicks(slot - now), slot, true));
+    }
+
+    public Task SentAsync(long ticket, TimeSpan late)
+    {
+        if (late > TimeSpan.Zero && slots.BinarySearch(ticket) is var found and >= 0)
+        {
+            // Moved to when it went; the list stays in order (a later slot may now come before it).
+            slots.RemoveAt(found);
+            var at = slots.BinarySearch(ticket + late.Ticks);
+            slots.Insert(at >= 0 ? at : ~at, ticket + late.Ticks);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void Credit(long time, long until)
+    {
+        if (until <= clock.GetUtcNow().UtcTicks)
+        {
+            return;
+        }
+
+        credit = creditUntil > clock.GetUtcNow().UtcTicks ? Math.Min(credit + time, Second) : Math.Min(time, Second);
+        creditUntil = Math.Max(creditUntil, until);
     }
 }

@@ -5,25 +5,9 @@ namespace RetailSync.Connectors.Resilience;
 
 /// <summary>A <see cref="RateLimiter"/> whose budget is the cluster's, kept by <see cref="IRateBudgetGrain"/>.</summary>
 /// <param name="perSecond">The vendor's limit.</param>
-/// <param name="headroom">The share of it we schedule (below 1).</param>
+/// <param name="headroom">The share of it we use (below 1), see <see cref="RatePlan.For"/>.</param>
 public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func<double> perSecond, Func<double> headroom, TimeProvider clock) : RateLimiter
 {
-    /// <summary>
-    /// How late a request may go out after its slot. A request woken later (a GC pause, a busy thread
-    /// pool) takes a new slot instead, so late requests never bunch up with the ones scheduled after
-    /// them: scheduling at h × limit, a second holds at most h × limit × (1 + tolerance) requests,
-    /// which stays under the limit while tolerance ≤ (1 − h) / h; we keep half of that, at most 50 ms.
-    /// </summary>
-    public static TimeSpan Tolerance(double headroom) =>
-        TimeSpan.FromSeconds(Math.Clamp((1 - headroom) / headroom / 2, 0.001, 0.05));
-
-    /// <summary>
-    /// Requests that may go ahead of the pace after a quiet spell. The margin under the limit, (1 − h) ×
-    /// limit, is shared: half absorbs late requests (<see cref="Tolerance"/>), the other half the burst and
-    /// the one request a window can gain at its edge, so a second still never exceeds the limit.
-    /// </summary>
-    public static int Burst(double limit, double headroom) => Math.Max(0, (int)Math.Floor((1 - headroom) * limit / 2) - 1);
-
     public override TimeSpan? IdleDuration => null;
 
     public override RateLimiterStatistics? GetStatistics() => null;
@@ -33,32 +17,54 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
     {
-        var share = headroom();
         var limit = perSecond();
-        var rate = limit * share;
-        var burst = Burst(limit, share);
-        var tolerance = Tolerance(share);
-        if (rate <= 0)
+        if (limit <= 0)
         {
             return Granted.Instance;
         }
 
+        var plan = RatePlan.For(limit, headroom());
         var budget = grains.GetGrain<IRateBudgetGrain>(system);
+        long? missed = null;
         while (true)
         {
+            // The budget counted the wait from some moment during the call: never go before the slot
+            // (count from the reply), and count lateness from the earliest the slot can be (from the ask).
             // ConfigureAwait(false): the caller is often a dispatcher grain busy with enqueues; woken on its
-            // scheduler the request would wait for a turn there and miss its slot (see Tolerance).
-            var wait = await budget.ReserveAsync(permitCount, rate, burst).ConfigureAwait(false);
-            var slot = clock.GetUtcNow() + wait;
-            if (wait > TimeSpan.Zero)
+            // scheduler the request would wait for a turn there and miss its slot.
+            var asked = clock.GetUtcNow();
+            var reserved = await budget.ReserveSlotAsync(permitCount, plan, missed).ConfigureAwait(false);
+            var slot = asked + reserved.Wait;
+            var due = clock.GetUtcNow() + reserved.Wait;
+            // Timers run on a coarse tick (4 ms on many Linux kernels) and may fire before their time:
+            // a request that went early would bunch up with the one before it, so it waits out the rest.
+            for (var wait = reserved.Wait; wait > TimeSpan.Zero; wait = due - clock.GetUtcNow())
             {
                 await Task.Delay(wait, clock, cancellationToken).ConfigureAwait(false);
             }
 
-            if (clock.GetUtcNow() - slot <= tolerance)
+            if (!reserved.Reserved)
             {
+                // The free slots were too far ahead to hold one yet: ask again now that they are close.
+                missed = null;
+                continue;
+            }
+
+            // Woken too late (a GC pause, a busy thread pool), the request would bunch up with the ones
+            // after it: it hands its slot back and takes the earliest free one instead. A little late, it
+            // goes, and the budget logs when (a one-way call: the request does not wait for it).
+            var late = clock.GetUtcNow() - slot;
+            if (late <= plan.Tolerance)
+            {
+                if (late > TimeSpan.Zero)
+                {
+                    await budget.SentAsync(reserved.Ticket, late).ConfigureAwait(false);
+                }
+
                 return Granted.Instance;
             }
+
+            missed = reserved.Ticket;
         }
     }
 
@@ -77,3 +83,4 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
         }
     }
 }
+
