@@ -133,17 +133,38 @@ public static partial class ShopifyWebhookApi
             size.MaxRequestBodySize = limit + 1;
         }
 
-        using var buffer = new MemoryStream(http.Request.ContentLength is { } length ? (int)Math.Min(length, limit) : 4096);
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
+        if (http.Request.ContentLength is { } length && length <= limit)
         {
-            if (buffer.Length + read > limit)
-            {
-                return null;
-            }
+            // The usual case (Shopify sends Content-Length): one array of the body's size, read straight into.
+            var body = new byte[length];
+            var got = await http.Request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, http.RequestAborted);
+            // A body shorter than announced is cut off; Kestrel refuses one longer before we see it.
+            return got == body.Length ? body : body[..got];
+        }
 
-            buffer.Write(chunk, 0, read);
+        if (http.Request.ContentLength > limit)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream(4096);
+        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    return null;
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
         }
 
         return buffer.ToArray();
