@@ -36,7 +36,8 @@ public readonly record struct RateSlot([property: Id(0)] TimeSpan Wait, [propert
 /// How a vendor's limit of <see cref="Limit"/> requests in any one second is used. The budget paces
 /// slots <see cref="Pace"/> apart and never lets a second hold more than <see cref="Cap"/> of them,
 /// counting each request at the time it really went; after a gap (a slot handed back, or no sender
-/// ready) slots go as close as <see cref="Spacing"/> until the gap is made up. Senders go at most
+/// ready) slots go as close as <see cref="Spacing"/> until the gap is made up, and after a quiet spell
+/// <see cref="Burst"/> requests may go at once ahead of the pace. Senders go at most
 /// <see cref="Tolerance"/> after their slot; later ones hand it back and reserve again, so requests
 /// never bunch up. A second at the vendor then holds at most the cap plus the requests the network
 /// held back across its start: <see cref="Limit"/> − <see cref="Cap"/> is kept for those. Slots are
@@ -49,14 +50,16 @@ public readonly record struct RatePlan(
     [property: Id(2)] TimeSpan Pace,
     [property: Id(3)] TimeSpan Spacing,
     [property: Id(4)] TimeSpan Tolerance,
-    [property: Id(5)] TimeSpan Lookahead)
+    [property: Id(5)] TimeSpan Lookahead,
+    [property: Id(6)] int Burst)
 {
     /// <summary>
     /// The plan for a vendor limit and the share of it we use (<paramref name="headroom"/> below 1): the
     /// pace is headroom × limit a second; the cap that pace rounded up, at most limit − 1 (the request a
     /// second may gain at its start when the network holds one back); the catch-up spacing 0.8 / limit;
-    /// the tolerance half of what the margin under the limit allows (the other half is for the network)
-    /// and at most 50 ms; the lookahead two paces, at least 25 ms.
+    /// of the margin between cap and limit, half less one may go at once after a quiet spell, and the
+    /// tolerance is half of what the rest allows (the other half is for the network), at most 50 ms; the
+    /// lookahead is two paces, at least 25 ms.
     /// </summary>
     public static RatePlan For(double limit, double headroom)
     {
@@ -65,15 +68,18 @@ public readonly record struct RatePlan(
             // Below 2/s a second cannot spare a request for late senders: plain pacing at headroom × limit,
             // a request never more than the margin's half late.
             var slow = TimeSpan.FromSeconds(Math.Max(1, 1 / (limit * headroom)));
-            return new RatePlan(limit, 1, slow, slow, TimeSpan.FromSeconds(Math.Clamp((1 - headroom) / headroom / 2, 0.001, 0.05)), slow);
+            return new RatePlan(limit, 1, slow, slow, TimeSpan.FromSeconds(Math.Clamp((1 - headroom) / headroom / 2, 0.001, 0.05)), slow, 0);
         }
 
         var cap = Math.Clamp((int)Math.Floor(limit * headroom) + 1, 1, (int)Math.Ceiling(limit) - 1);
         var pace = TimeSpan.FromTicks((long)Math.Ceiling(TimeSpan.TicksPerSecond / Math.Min(limit * headroom, cap)));
         var spacing = TimeSpan.FromSeconds(0.8 / limit);
-        var crossings = Math.Max(1, (int)Math.Floor(limit) - cap);
-        var tolerance = TimeSpan.FromSeconds(Math.Clamp(crossings * spacing.TotalSeconds / 2, 0.0005, 0.05));
+        // The requests a second may gain at its start: some go at once after a quiet spell, the rest
+        // covers late senders (half of what is left, the other half the network).
+        var margin = Math.Max(1, (int)Math.Floor(limit) - cap);
+        var burst = Math.Max(0, margin / 2 - 1);
+        var tolerance = TimeSpan.FromSeconds(Math.Clamp((margin - burst) * spacing.TotalSeconds / 2, 0.0005, 0.05));
         var lookahead = TimeSpan.FromTicks(Math.Max(2 * pace.Ticks, TimeSpan.FromMilliseconds(25).Ticks));
-        return new RatePlan(limit, cap, pace, spacing, tolerance, lookahead);
+        return new RatePlan(limit, cap, pace, spacing, tolerance, lookahead, burst);
     }
 }

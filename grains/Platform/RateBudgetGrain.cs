@@ -48,7 +48,10 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
         }
 
         // Each permit is a request the vendor counts: each gets a slot, and the sender waits for the last.
-        var (slot, after, spent) = (now, last, 0L);
+        // `after` is where the pace has got to; a slot may be up to the burst ahead of it.
+        // Slots stay in order: never before the newest one handed out.
+        var (slot, after, spent) = (slots.Count > 0 ? Math.Max(now, slots[^1]) : now, last, 0L);
+        var ahead = plan.Burst * pace;
         var placed = new long[Math.Max(0, permits)];
         for (var i = 0; i < placed.Length; i++)
         {
@@ -59,7 +62,8 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
                 spent += pace - step;
             }
 
-            slot = Math.Max(slot, after == long.MinValue ? now : after + step);
+            var due = after == long.MinValue ? now : after + step;
+            slot = Math.Max(slot, due - ahead);
             // The second (slot − 1 s, slot] may hold cap − 1 others: wait for the cap-th newest to leave.
             var others = slots.Count + i;
             if (others >= plan.Cap)
@@ -69,7 +73,7 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
             }
 
             placed[i] = slot;
-            after = slot;
+            after = Math.Max(due, slot);
         }
 
         if (placed.Length > 0 && placed[0] - now > plan.Lookahead.Ticks)

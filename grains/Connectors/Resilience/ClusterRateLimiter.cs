@@ -56,7 +56,8 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
             var late = clock.GetUtcNow() - slot;
             if (late <= plan.Tolerance)
             {
-                if (late > TimeSpan.Zero)
+                // Under a millisecond is the call to the budget itself, as much as the network adds anyway.
+                if (late > TimeSpan.FromMilliseconds(1))
                 {
                     await budget.SentAsync(reserved.Ticket, late).ConfigureAwait(false);
                 }

@@ -21,9 +21,13 @@ public sealed class RateBudgetScheduleTests
         // A headroom that would reach the limit still leaves the one request.
         Assert.Equal(49, RatePlan.For(50, 0.999).Cap);
         Assert.Equal(1 / 49.0, RatePlan.For(50, 0.999).Pace.TotalSeconds, 6);
-        // A wider margin lets senders be later: at 0.9, a cap of 46 leaves four requests, half of them 32 ms.
+        Assert.Equal(0, plan.Burst);
+        // A wider margin allows a burst after a quiet spell and later senders: at 0.9, a cap of 46 leaves four
+        // requests, one for the burst, of the other three half (24 ms) for late senders.
         Assert.Equal(46, RatePlan.For(50, 0.9).Cap);
-        Assert.Equal(TimeSpan.FromMilliseconds(32), RatePlan.For(50, 0.9).Tolerance);
+        Assert.Equal(1, RatePlan.For(50, 0.9).Burst);
+        Assert.Equal(TimeSpan.FromMilliseconds(24), RatePlan.For(50, 0.9).Tolerance);
+        Assert.Equal(48, RatePlan.For(1000, 0.9).Burst);
     }
 
     [Fact]
@@ -53,6 +57,21 @@ public sealed class RateBudgetScheduleTests
         // After a quiet spell the next one goes at once.
         clock.Advance(TimeSpan.FromSeconds(3));
         Assert.Equal(0, Ms(await budget.ReserveSlotAsync(1, plan, null)));
+    }
+
+    [Fact]
+    public async Task after_a_quiet_spell_the_burst_goes_at_once_then_the_pace()
+    {
+        var clock = new FakeTimeProvider(Start);
+        var budget = new RateBudgetGrain(clock);
+        // 900 a second, 48 requests ahead of the pace allowed: a lone order's calls never wait for each other.
+        var plan = RatePlan.For(1000, 0.9);
+        for (var i = 0; i < 49; i++)
+        {
+            Assert.Equal(TimeSpan.Zero, (await budget.ReserveSlotAsync(1, plan, null)).Wait);
+        }
+
+        Assert.Equal(plan.Pace, (await budget.ReserveSlotAsync(1, plan, null)).Wait);
     }
 
     [Fact]
