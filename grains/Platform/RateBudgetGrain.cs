@@ -6,15 +6,15 @@ namespace RetailSync.Platform;
 /// behind (a slot handed back by a late sender, or no sender ready when a slot came) the lost time
 /// becomes credit, and the next slots go at the shorter spacing until it is made up: a fixed pace would
 /// lose those slots. (A log alone would not do: each second would repeat the last one's pattern, gaps
-/// included.) In memory: after a move the log restarts empty, and the slots handed out before have
+/// included.) After a quiet spell the plan's burst may go at once. In memory: after a move the log restarts empty, and the slots handed out before have
 /// elapsed by the time the new activation's first second fills.
 /// </summary>
 public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrain
 {
     private const long Second = TimeSpan.TicksPerSecond;
 
-    // Slot times (UTC ticks) still inside the last second or ahead of now, ascending: each new slot is
-    // after the previous one, and only handed-back slots leave from the middle.
+    // Slot times (UTC ticks) still inside the last second or ahead of now, ascending: each new slot is at
+    // or after the newest; handed-back slots leave from the middle, late ones move later (SentAsync).
     private readonly List<long> slots = [];
     private long last = long.MinValue;
 
@@ -30,7 +30,7 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
         if (missed is { } ticket && slots.BinarySearch(ticket) is var found and >= 0)
         {
             slots.RemoveAt(found);
-            Credit(pace, ticket + Second);
+            Credit(now, pace, ticket + Second);
         }
 
         var expired = 0;
@@ -43,7 +43,7 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
         if (last != long.MinValue && now > last + pace)
         {
             // Nobody was ready when the next slot came: the gap is made up like a handed-back slot.
-            Credit(now - (last + pace), last + pace + Second);
+            Credit(now, now - (last + pace), last + pace + Second);
             last = now - pace;
         }
 
@@ -101,14 +101,14 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
         return Task.CompletedTask;
     }
 
-    private void Credit(long time, long until)
+    private void Credit(long now, long time, long until)
     {
-        if (until <= clock.GetUtcNow().UtcTicks)
+        if (until <= now)
         {
             return;
         }
 
-        credit = creditUntil > clock.GetUtcNow().UtcTicks ? Math.Min(credit + time, Second) : Math.Min(time, Second);
+        credit = creditUntil > now ? Math.Min(credit + time, Second) : Math.Min(time, Second);
         creditUntil = Math.Max(creditUntil, until);
     }
 }
