@@ -30,4 +30,18 @@ internal static class Transport
             throw new ConnectorException(system, FailureKind.Transient, ex.GetType().Name, ex.Message, ex);
         }
     }
+
+    /// <summary>
+    /// The answer's JSON, or null when the body is empty. Parsed from its UTF-8 bytes: a large answer (a
+    /// $batch of sales orders) is not first turned into a string twice its size.
+    /// </summary>
+    public static async Task<System.Text.Json.Nodes.JsonNode?> ReadJsonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        var json = bytes.AsSpan();
+        // As ReadAsStringAsync did: a UTF-8 byte order mark is not part of the JSON.
+        json = json.StartsWith("\uFEFF"u8) ? json[3..] : json;
+        json = json.Trim(" \t\r\n"u8);
+        return json.IsEmpty ? null : System.Text.Json.Nodes.JsonNode.Parse(json);
+    }
 }

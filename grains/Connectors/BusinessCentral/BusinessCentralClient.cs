@@ -378,8 +378,7 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
 
         using (response)
         {
-            var text = await response.Content.ReadAsStringAsync(cancellationToken);
-            var node = string.IsNullOrWhiteSpace(text) ? null : JsonNode.Parse(text);
+            var node = await Transport.ReadJsonAsync(response, cancellationToken);
             return response.IsSuccessStatusCode ? node : throw Error((int)response.StatusCode, node);
         }
     }

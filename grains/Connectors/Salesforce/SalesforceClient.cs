@@ -89,8 +89,7 @@ public sealed partial class SalesforceClient(HttpClient http, IOptionsMonitor<Co
         using (response)
         {
             ReadLimitInfo(response);
-            var text = await response.Content.ReadAsStringAsync(cancellationToken);
-            var body = string.IsNullOrWhiteSpace(text) ? null : JsonNode.Parse(text);
+            var body = await Transport.ReadJsonAsync(response, cancellationToken);
             if (response.IsSuccessStatusCode)
             {
                 return body;
@@ -98,7 +97,7 @@ public sealed partial class SalesforceClient(HttpClient http, IOptionsMonitor<Co
 
             var error = (body as JsonArray)?.FirstOrDefault();
             var code = error?["errorCode"]?.GetValue<string>();
-            var message = error?["message"]?.GetValue<string>() ?? text;
+            var message = error?["message"]?.GetValue<string>() ?? body?.ToJsonString() ?? "no body";
             var status = (int)response.StatusCode;
             var kind = code is "REQUEST_LIMIT_EXCEEDED" or "UNABLE_TO_LOCK_ROW" or "SERVER_UNAVAILABLE" ? FailureKind.Transient : ConnectorException.KindOf(status);
             throw new ConnectorException(SystemName, kind, code ?? status.ToString(System.Globalization.CultureInfo.InvariantCulture), message);
