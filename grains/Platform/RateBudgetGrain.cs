@@ -13,10 +13,13 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
 {
     private const long Second = TimeSpan.TicksPerSecond;
 
-    // Slot times (UTC ticks) still inside the last second or ahead of now, ascending: each new slot is at
-    // or after the newest; handed-back slots leave from the middle, late ones move later (SentAsync).
+    // Slot times (UTC ticks) still inside the last second or ahead of now, ascending: handed-back slots
+    // leave from the middle, late ones move later (SentAsync).
     private readonly List<long> slots = [];
     private long last = long.MinValue;
+
+    // The latest slot handed out: new ones come at or after it (a late request moved in the log does not count).
+    private long newest = long.MinValue;
 
     // Time to make up by going faster than the pace, and until when it can be (a gap only helps the
     // seconds that contain it).
@@ -49,8 +52,7 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
 
         // Each permit is a request the vendor counts: each gets a slot, and the sender waits for the last.
         // `after` is where the pace has got to; a slot may be up to the burst ahead of it.
-        // Slots stay in order: never before the newest one handed out.
-        var (slot, after, spent) = (slots.Count > 0 ? Math.Max(now, slots[^1]) : now, last, 0L);
+        var (slot, after, spent) = (Math.Max(now, newest), last, 0L);
         var ahead = plan.Burst * pace;
         var placed = new long[Math.Max(0, permits)];
         for (var i = 0; i < placed.Length; i++)
@@ -82,7 +84,14 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
             return Task.FromResult(new RateSlot(TimeSpan.FromTicks(placed[0] - now - plan.Lookahead.Ticks), 0, false));
         }
 
-        slots.AddRange(placed);
+        foreach (var placedSlot in placed)
+        {
+            // In order; usually at the end, before a late request's entry when one went after this slot.
+            var at = slots.BinarySearch(placedSlot);
+            slots.Insert(at >= 0 ? at : ~at, placedSlot);
+        }
+
+        newest = Math.Max(newest, slot);
         last = after;
         credit -= spent;
         return Task.FromResult(new RateSlot(TimeSpan.FromTicks(slot - now), slot, true));
