@@ -52,12 +52,12 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
             }
 
             // Woken too late (a GC pause, a busy thread pool), the request would bunch up with the ones
-            // after it: it hands its slot back and takes the earliest free one instead. Only the wake-up
-            // counts here, not a slow answer from the budget: that would be late again on every try. A
-            // little late, or after three tries, it goes, and the budget logs when (at the latest the slot
-            // can have been; a one-way call, the request does not wait for it).
+            // after it: it hands its slot back and takes the earliest free one instead. Lateness counts from
+            // the earliest the slot can have been, so a pause during the call to the budget counts too;
+            // but when every answer is slow (a busy silo) it would be late on every try: after two it goes.
+            // It goes, and the budget logs when (a one-way call, the request does not wait for it).
             var late = clock.GetUtcNow() - slot;
-            if (clock.GetUtcNow() - due <= plan.Tolerance || ++handedBack > 3)
+            if (late <= plan.Tolerance || ++handedBack > 2)
             {
                 // Under a millisecond is the call to the budget itself, as much as the network adds anyway.
                 if (late > TimeSpan.FromMilliseconds(1))
