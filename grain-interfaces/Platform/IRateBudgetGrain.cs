@@ -39,7 +39,7 @@ public readonly record struct RateSlot([property: Id(0)] TimeSpan Wait, [propert
 /// ready) slots go as close as <see cref="Spacing"/> until the gap is made up, and after a quiet spell
 /// <see cref="Burst"/> requests may go at once ahead of the pace. Senders go at most
 /// <see cref="Tolerance"/> after their slot; later ones hand it back and reserve again, so requests
-/// never bunch up. A second at the vendor then holds at most the cap plus the requests the network
+/// do not bunch up (after two hand-backs a sender goes anyway and says when). A second at the vendor then holds at most the cap plus the requests the network
 /// held back across its start: <see cref="Limit"/> − <see cref="Cap"/> is kept for those. Slots are
 /// reserved at most <see cref="Lookahead"/> ahead, so a gap is made up soon after it opens.
 /// </summary>

@@ -6,8 +6,9 @@ namespace RetailSync.Platform;
 /// behind (a slot handed back by a late sender, or no sender ready when a slot came) the lost time
 /// becomes credit, and the next slots go at the shorter spacing until it is made up: a fixed pace would
 /// lose those slots. (A log alone would not do: each second would repeat the last one's pattern, gaps
-/// included.) After a quiet spell the plan's burst may go at once. In memory: after a move the log restarts empty, and the slots handed out before have
-/// elapsed by the time the new activation's first second fills.
+/// included.) After a quiet spell the plan's burst may go at once. In memory: after a move the log
+/// restarts empty, and the slots handed out before have elapsed by the time the new activation's first
+/// second fills.
 /// </summary>
 public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrain
 {

@@ -87,4 +87,3 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
         }
     }
 }
-
