@@ -55,6 +55,9 @@ public static class SandboxApi
         group.MapGet("/state/traffic/{system}/admissions", (string system) => traffic.Find(system) is { } found
             ? Results.Ok(found.Admissions())
             : Results.Problem(statusCode: 404, title: "Unknown system", detail: $"system must be one of {Shopify}, {Salesforce}, {BusinessCentral}."));
+        group.MapGet("/state/traffic/{system}/refusals", (string system) => traffic.Find(system) is { } found
+            ? Results.Ok(found.Refusals())
+            : Results.Problem(statusCode: 404, title: "Unknown system", detail: $"system must be one of {Shopify}, {Salesforce}, {BusinessCentral}."));
         group.MapPost("/faults", (FaultSettings settings) =>
         {
             if (traffic.Find(settings.System) is not { } system)

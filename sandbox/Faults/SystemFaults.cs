@@ -19,6 +19,7 @@ public sealed class SystemTraffic(string system, TimeProvider clock)
     private readonly object gate = new();
     private readonly Queue<DateTimeOffset> window = new();
     private readonly List<DateTimeOffset> all = [];
+    private readonly List<DateTimeOffset> refusals = [];
 
     public string System { get; } = system;
 
@@ -58,6 +59,7 @@ public sealed class SystemTraffic(string system, TimeProvider clock)
             Interlocked.Exchange(ref served, 0);
             window.Clear();
             all.Clear();
+            refusals.Clear();
         }
     }
 
@@ -76,6 +78,7 @@ public sealed class SystemTraffic(string system, TimeProvider clock)
             if (Faults.RateLimitPerSecond is { } limit && window.Count >= limit)
             {
                 RejectedByRateLimit++;
+                refusals.Add(now);
                 return false;
             }
 
@@ -105,6 +108,15 @@ public sealed class SystemTraffic(string system, TimeProvider clock)
         lock (gate)
         {
             return [.. all];
+        }
+    }
+
+    /// <summary>When each request refused by the rate limit arrived: with <see cref="Admissions"/>, shows what crowded the second before.</summary>
+    public DateTimeOffset[] Refusals()
+    {
+        lock (gate)
+        {
+            return [.. refusals];
         }
     }
 
