@@ -10,19 +10,19 @@ namespace RetailSync.Platform;
 public interface IRateBudgetGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Reserves the earliest slot the plan allows for <paramref name="permits"/> requests. A sender that
-    /// woke too late for its slot hands it back as <paramref name="missed"/> (its ticket), so the slot's
-    /// place in the window goes to the next reservation instead of being lost.
+    /// Reserves the earliest slot the plan allows for <paramref name="permits"/> requests. Each counts
+    /// against the limit from now until a second after its answer (<see cref="AnsweredAsync"/>).
     /// </summary>
     [Alias("ReserveSlot")]
-    Task<RateSlot> ReserveSlotAsync(int permits, RatePlan plan, long? missed);
+    Task<RateSlot> ReserveSlotAsync(int permits, RatePlan plan);
 
     /// <summary>
-    /// The request of slot <paramref name="ticket"/> went <paramref name="late"/> after it: the log then
-    /// holds the time the vendor saw, so a late request never adds to a second it was not counted in.
+    /// The requests of slot <paramref name="ticket"/> were answered <paramref name="afterSlot"/> after the
+    /// slot (measured by the sender; or they were never sent). The vendor counted them at some moment before
+    /// that: from a second after it they no longer count.
     /// </summary>
-    [OneWay, Alias("Sent")]
-    Task SentAsync(long ticket, TimeSpan late);
+    [OneWay, Alias("Answered")]
+    Task AnsweredAsync(long ticket, TimeSpan afterSlot);
 }
 
 /// <summary>
@@ -33,15 +33,14 @@ public interface IRateBudgetGrain : IGrainWithStringKey
 public readonly record struct RateSlot([property: Id(0)] TimeSpan Wait, [property: Id(1)] long Ticket, [property: Id(2)] bool Reserved);
 
 /// <summary>
-/// How a vendor's limit of <see cref="Limit"/> requests in any one second is used. The budget paces
-/// slots <see cref="Pace"/> apart and never lets a second hold more than <see cref="Cap"/> of them,
-/// counting each request at the time it really went; after a gap (a slot handed back, or no sender
-/// ready) slots go as close as <see cref="Spacing"/> until the gap is made up, and after a quiet spell
-/// <see cref="Burst"/> requests may go at once ahead of the pace. Senders go at most
-/// <see cref="Tolerance"/> after their slot; later ones hand it back and reserve again, so requests
-/// do not bunch up (after two hand-backs a sender goes anyway and says when). A second at the vendor then holds at most the cap plus the requests the network
-/// held back across its start: <see cref="Limit"/> − <see cref="Cap"/> is kept for those. Slots are
-/// reserved at most <see cref="Lookahead"/> ahead, so a gap is made up soon after it opens.
+/// How a vendor's limit of <see cref="Limit"/> requests in any one second is used. The vendor counts a
+/// request at some moment between our sending it and our reading its answer, so a request counts
+/// against <see cref="Cap"/> from its reservation until a second after its answer: no second at the
+/// vendor can then hold more than the cap, however late senders wake or long the network holds a
+/// request. Within that bound slots are paced <see cref="Pace"/> apart; after a stall of senders that
+/// were queueing (a pause) slots go as close as <see cref="Spacing"/> until the gap is made up, and after
+/// a quiet spell <see cref="Burst"/> requests may go at once ahead of the pace. Slots are reserved at
+/// most <see cref="Lookahead"/> ahead, so a gap is made up soon after it opens.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("RetailSync.Platform.RatePlan")]
 public readonly record struct RatePlan(
@@ -49,37 +48,30 @@ public readonly record struct RatePlan(
     [property: Id(1)] int Cap,
     [property: Id(2)] TimeSpan Pace,
     [property: Id(3)] TimeSpan Spacing,
-    [property: Id(4)] TimeSpan Tolerance,
     [property: Id(5)] TimeSpan Lookahead,
     [property: Id(6)] int Burst)
 {
     /// <summary>
-    /// The plan for a vendor limit and the share of it we use (<paramref name="headroom"/> below 1): the
-    /// pace is headroom × limit a second; the cap that pace rounded up, at most limit − 1 (the request a
-    /// second may gain at its start when the network holds one back); the catch-up spacing 0.8 / limit;
-    /// of the margin between cap and limit, half less one may go at once after a quiet spell, and the
-    /// tolerance is half of what the rest allows (the other half is for the network), at most 50 ms; the
-    /// lookahead is two paces, at least 25 ms.
+    /// The plan for a vendor limit and the share of it we pace at (<paramref name="headroom"/>, at most 1):
+    /// the cap is the limit itself (whole requests); the pace headroom × limit a second; the catch-up spacing
+    /// 0.8 / limit; of the requests the headroom leaves unused each second, half less one may go at once
+    /// after a quiet spell; the lookahead is two paces, at least 25 ms.
     /// </summary>
     public static RatePlan For(double limit, double headroom)
     {
+        var cap = Math.Max(1, (int)Math.Floor(limit));
+        var rate = Math.Min(limit * Math.Min(headroom, 1), cap);
         if (limit < 2)
         {
-            // Below 2/s a second cannot spare a request for late senders: plain pacing at headroom × limit,
-            // a request never more than the margin's half late.
-            var slow = TimeSpan.FromSeconds(Math.Max(1, 1 / (limit * headroom)));
-            return new RatePlan(limit, 1, slow, slow, TimeSpan.FromSeconds(Math.Clamp((1 - headroom) / headroom / 2, 0.001, 0.05)), slow, 0);
+            // Below 2/s: plain pacing, one request a slot.
+            var slow = TimeSpan.FromSeconds(Math.Max(1, 1 / rate));
+            return new RatePlan(limit, cap, slow, slow, slow, 0);
         }
 
-        var cap = Math.Clamp((int)Math.Floor(limit * headroom) + 1, 1, (int)Math.Ceiling(limit) - 1);
-        var pace = TimeSpan.FromTicks((long)Math.Ceiling(TimeSpan.TicksPerSecond / Math.Min(limit * headroom, cap)));
+        var pace = TimeSpan.FromTicks((long)Math.Ceiling(TimeSpan.TicksPerSecond / rate));
         var spacing = TimeSpan.FromSeconds(0.8 / limit);
-        // The requests a second may gain at its start: some go at once after a quiet spell, the rest
-        // covers late senders (half of what is left, the other half the network).
-        var margin = Math.Max(1, (int)Math.Floor(limit) - cap);
-        var burst = Math.Max(0, margin / 2 - 1);
-        var tolerance = TimeSpan.FromSeconds(Math.Clamp((margin - burst) * spacing.TotalSeconds / 2, 0.0005, 0.05));
+        var burst = Math.Max(0, (cap - (int)Math.Floor(rate)) / 2 - 1);
         var lookahead = TimeSpan.FromTicks(Math.Max(2 * pace.Ticks, TimeSpan.FromMilliseconds(25).Ticks));
-        return new RatePlan(limit, cap, pace, spacing, tolerance, lookahead, burst);
+        return new RatePlan(limit, cap, pace, spacing, lookahead, burst);
     }
 }

@@ -1,25 +1,33 @@
 namespace RetailSync.Platform;
 
 /// <summary>
-/// Paces slots evenly (see <see cref="RatePlan"/>) and keeps a one-second log of them, as the vendors
-/// count requests themselves; no slot may make a second hold more than the cap. When the pace falls
-/// behind (a slot handed back by a late sender, or no sender ready when a slot came) the lost time
-/// becomes credit, and the next slots go at the shorter spacing until it is made up: a fixed pace would
-/// lose those slots. (A log alone would not do: each second would repeat the last one's pattern, gaps
-/// included.) After a quiet spell the plan's burst may go at once. In memory: after a move the log
-/// restarts empty, and the slots handed out before have elapsed by the time the new activation's first
-/// second fills.
+/// Keeps one vendor's limit for the cluster (see <see cref="RatePlan"/>). The vendor counts a request
+/// somewhere between our sending it and our reading its answer; so a request counts here from its
+/// reservation until a second after its answer, and a slot is given only when that count leaves room:
+/// no second at the vendor can hold more than the cap, whatever pauses or the network do to the timing.
+/// Within that bound slots are paced evenly. When the pace falls behind because the senders stalled while
+/// queueing for slots (a pause), the lost time becomes credit and the next slots go at the shorter spacing
+/// until it is made up; idle time is not made up. After a quiet spell the plan's burst may go at once. In
+/// memory: after a move the counts restart empty, and the requests counted before have been answered for
+/// a second by the time the new activation has given out a second's worth.
 /// </summary>
 public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrain
 {
     private const long Second = TimeSpan.TicksPerSecond;
 
-    // Slot times (UTC ticks) still inside the last second or ahead of now, ascending: handed-back slots
-    // leave from the middle, late ones move later (SentAsync).
-    private readonly List<long> slots = [];
-    private long last = long.MinValue;
+    /// <summary>A reservation not answered by then is forgotten (its sender crashed): longer than any request may take.</summary>
+    private static readonly long Forgotten = TimeSpan.FromSeconds(90).Ticks;
 
-    // The latest slot handed out: new ones come at or after it (a late request moved in the log does not count).
+    // Reserved, not answered yet: ticket → (requests, slot). They count whenever the vendor saw them.
+    private readonly Dictionary<long, (int Permits, long Slot)> open = [];
+    private int openPermits;
+
+    // When answered requests stop counting: answer + 1 s (UTC ticks), ascending, only those still ahead.
+    private readonly List<long> counted = [];
+    private long tickets;
+
+    // Where the pace has got to, and the latest slot handed out (new ones come at or after it).
+    private long last = long.MinValue;
     private long newest = long.MinValue;
 
     // Time to make up by going faster than the pace, and until when it can be (a gap only helps the
@@ -27,27 +35,25 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
     private long credit;
     private long creditUntil;
 
-    public Task<RateSlot> ReserveSlotAsync(int permits, RatePlan plan, long? missed)
+    // When a sender last had to wait for the pace (its slot a pace or more away, or "ask again"): slots
+    // that pass unused right after that are a stall of the senders (a pause), not idle time.
+    private long queuedAt = long.MinValue;
+
+    public Task<RateSlot> ReserveSlotAsync(int permits, RatePlan plan)
     {
         var now = clock.GetUtcNow().UtcTicks;
         var pace = plan.Pace.Ticks;
-        if (missed is { } ticket && slots.BinarySearch(ticket) is var found and >= 0)
-        {
-            slots.RemoveAt(found);
-            Credit(now, pace, ticket + Second);
-        }
-
-        var expired = 0;
-        while (expired < slots.Count && slots[expired] <= now - Second)
-        {
-            expired++;
-        }
-
-        slots.RemoveRange(0, expired);
+        Forget(now);
         if (last != long.MinValue && now > last + pace)
         {
-            // Nobody was ready when the next slot came: the gap is made up like a handed-back slot.
-            Credit(now, now - (last + pace), last + pace + Second);
+            // Nobody was ready when the next slot came. Senders queueing until just before: they were held up
+            // (a pause), and the gap is made up. Otherwise nobody wanted the slots: idle time owes nothing, and
+            // making it up would only crowd the start of the next busy spell.
+            if (queuedAt >= last - plan.Lookahead.Ticks)
+            {
+                Credit(now, now - (last + pace), last + pace + Second);
+            }
+
             last = now - pace;
         }
 
@@ -55,8 +61,8 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
         // `after` is where the pace has got to; a slot may be up to the burst ahead of it.
         var (slot, after, spent) = (Math.Max(now, newest), last, 0L);
         var ahead = plan.Burst * pace;
-        var placed = new long[Math.Max(0, permits)];
-        for (var i = 0; i < placed.Length; i++)
+        var placed = Math.Max(1, permits);
+        for (var i = 0; i < placed; i++)
         {
             var step = pace;
             if (credit - spent > 0 && after + plan.Spacing.Ticks < creditUntil)
@@ -67,48 +73,80 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
 
             var due = after == long.MinValue ? now : after + step;
             slot = Math.Max(slot, due - ahead);
-            // The second (slot − 1 s, slot] may hold cap − 1 others: wait for the cap-th newest to leave.
-            var others = slots.Count + i;
-            if (others >= plan.Cap)
+            // Room under the cap at the slot: requests not answered yet count wherever the vendor saw them,
+            // answered ones until a second after their answer; wait until enough of the latter stop counting.
+            var excess = openPermits + i + 1 + counted.Count - plan.Cap;
+            if (excess > counted.Count)
             {
-                var index = others - plan.Cap;
-                slot = Math.Max(slot, (index < slots.Count ? slots[index] : placed[index - slots.Count]) + Second);
+                // The cap is all in flight: ask again once answers can have come.
+                queuedAt = now;
+                return Task.FromResult(new RateSlot(plan.Lookahead, 0, false));
             }
 
-            placed[i] = slot;
+            if (excess > 0)
+            {
+                slot = Math.Max(slot, counted[excess - 1]);
+            }
+
             after = Math.Max(due, slot);
         }
 
-        if (placed.Length > 0 && placed[0] - now > plan.Lookahead.Ticks)
+        if (slot - now >= pace)
+        {
+            queuedAt = now;
+        }
+
+        if (slot - now > plan.Lookahead.Ticks)
         {
             // Not yet: holding a slot far ahead would keep a gap that opens meanwhile from being made up soon.
-            return Task.FromResult(new RateSlot(TimeSpan.FromTicks(placed[0] - now - plan.Lookahead.Ticks), 0, false));
+            return Task.FromResult(new RateSlot(TimeSpan.FromTicks(slot - now - plan.Lookahead.Ticks), 0, false));
         }
 
-        foreach (var placedSlot in placed)
-        {
-            // In order; usually at the end, before a late request's entry when one went after this slot.
-            var at = slots.BinarySearch(placedSlot);
-            slots.Insert(at >= 0 ? at : ~at, placedSlot);
-        }
-
+        var ticket = ++tickets;
+        open[ticket] = (placed, slot);
+        openPermits += placed;
         newest = Math.Max(newest, slot);
         last = after;
         credit -= spent;
-        return Task.FromResult(new RateSlot(TimeSpan.FromTicks(slot - now), slot, true));
+        return Task.FromResult(new RateSlot(TimeSpan.FromTicks(slot - now), ticket, true));
     }
 
-    public Task SentAsync(long ticket, TimeSpan late)
+    public Task AnsweredAsync(long ticket, TimeSpan afterSlot)
     {
-        if (late > TimeSpan.Zero && slots.BinarySearch(ticket) is var found and >= 0)
+        if (open.Remove(ticket, out var reservation))
         {
-            // Moved to when it went; the list stays in order (a later slot may now come before it).
-            slots.RemoveAt(found);
-            var at = slots.BinarySearch(ticket + late.Ticks);
-            slots.Insert(at >= 0 ? at : ~at, ticket + late.Ticks);
+            openPermits -= reservation.Permits;
+            var until = reservation.Slot + Math.Max(0, afterSlot.Ticks) + Second;
+            var at = counted.BinarySearch(until);
+            counted.InsertRange(at >= 0 ? at : ~at, Enumerable.Repeat(until, reservation.Permits));
         }
 
         return Task.CompletedTask;
+    }
+
+    private void Forget(long now)
+    {
+        var gone = 0;
+        while (gone < counted.Count && counted[gone] <= now)
+        {
+            gone++;
+        }
+
+        counted.RemoveRange(0, gone);
+        List<long>? stale = null;
+        foreach (var (ticket, reservation) in open)
+        {
+            if (reservation.Slot < now - Forgotten)
+            {
+                (stale ??= []).Add(ticket);
+            }
+        }
+
+        foreach (var ticket in stale ?? [])
+        {
+            openPermits -= open[ticket].Permits;
+            open.Remove(ticket);
+        }
     }
 
     private void Credit(long now, long time, long until)

@@ -3,9 +3,13 @@ using RetailSync.Platform;
 
 namespace RetailSync.Connectors.Resilience;
 
-/// <summary>A <see cref="RateLimiter"/> whose budget is the cluster's, kept by <see cref="IRateBudgetGrain"/>.</summary>
+/// <summary>
+/// A <see cref="RateLimiter"/> whose budget is the cluster's, kept by <see cref="IRateBudgetGrain"/>. The
+/// lease lasts the request (the resilience pipeline disposes of it when the answer is in): disposing of it
+/// tells the budget when the answer came, after which the request stops counting a second later.
+/// </summary>
 /// <param name="perSecond">The vendor's limit.</param>
-/// <param name="headroom">The share of it we use (below 1), see <see cref="RatePlan.For"/>.</param>
+/// <param name="headroom">The share of it we pace at, see <see cref="RatePlan.For"/>.</param>
 public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func<double> perSecond, Func<double> headroom, TimeProvider clock) : RateLimiter
 {
     public override TimeSpan? IdleDuration => null;
@@ -20,61 +24,78 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
         var limit = perSecond();
         if (limit <= 0)
         {
-            return Granted.Instance;
+            return Unlimited.Instance;
         }
 
         var plan = RatePlan.For(limit, headroom());
         var budget = grains.GetGrain<IRateBudgetGrain>(system);
-        long? missed = null;
-        var handedBack = 0;
         while (true)
         {
-            // The budget counted the wait from some moment during the call: never go before the slot
-            // (count from the reply), and count lateness from the earliest the slot can be (from the ask).
+            // The budget counted the wait from some moment during the call: never go before the slot (count
+            // the wait from the reply), and measure the answer from the earliest the slot can be (from the
+            // ask), so the budget's idea of when the answer came is never too early.
             // ConfigureAwait(false): the caller is often a dispatcher grain busy with enqueues; woken on its
-            // scheduler the request would wait for a turn there and miss its slot.
+            // scheduler the request would wait for a turn there.
             var asked = clock.GetUtcNow();
-            var reserved = await budget.ReserveSlotAsync(permitCount, plan, missed).ConfigureAwait(false);
+            var reserved = await budget.ReserveSlotAsync(permitCount, plan).ConfigureAwait(false);
             var slot = asked + reserved.Wait;
             var due = clock.GetUtcNow() + reserved.Wait;
-            // Timers run on a coarse tick (4 ms on many Linux kernels) and may fire before their time:
-            // a request that went early would bunch up with the one before it, so it waits out the rest.
-            for (var wait = reserved.Wait; wait > TimeSpan.Zero; wait = due - clock.GetUtcNow())
+            try
             {
-                await Task.Delay(wait, clock, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (!reserved.Reserved)
-            {
-                // The free slots were too far ahead to hold one yet: ask again now that they are close.
-                missed = null;
-                continue;
-            }
-
-            // Woken too late (a GC pause, a busy thread pool), the request would bunch up with the ones
-            // after it: it hands its slot back and takes the earliest free one instead. Lateness counts from
-            // the earliest the slot can have been, so a pause during the call to the budget counts too;
-            // but when every answer is slow (a busy silo) it would be late on every try: after two it goes.
-            // It goes, and the budget logs when (a one-way call, the request does not wait for it).
-            var late = clock.GetUtcNow() - slot;
-            if (late <= plan.Tolerance || ++handedBack > 2)
-            {
-                // Under a millisecond is the call to the budget itself, as much as the network adds anyway.
-                if (late > TimeSpan.FromMilliseconds(1))
+                // Timers run on a coarse tick (4 ms on many Linux kernels) and may fire before their time: a
+                // request that went before its slot could meet requests the budget no longer counts.
+                for (var wait = reserved.Wait; wait > TimeSpan.Zero; wait = due - clock.GetUtcNow())
                 {
-                    await budget.SentAsync(reserved.Ticket, late).ConfigureAwait(false);
+                    await Task.Delay(wait, clock, cancellationToken).ConfigureAwait(false);
                 }
-
-                return Granted.Instance;
+            }
+            catch (OperationCanceledException) when (reserved.Reserved)
+            {
+                // Not sent: the slot stops counting a second from now.
+                Answered(budget, reserved.Ticket, slot);
+                throw;
             }
 
-            missed = reserved.Ticket;
+            if (reserved.Reserved)
+            {
+                // Late or not, it goes: it has counted since the reservation.
+                return new Reservation(this, budget, reserved.Ticket, slot);
+            }
+
+            // The free slots were too far ahead to hold one yet (or the cap was all in flight): ask again.
         }
     }
 
-    private sealed class Granted : RateLimitLease
+    private void Answered(IRateBudgetGrain budget, long ticket, DateTimeOffset slot) =>
+        budget.AnsweredAsync(ticket, clock.GetUtcNow() - slot).Ignore();
+
+    /// <summary>The request's hold on the budget: released (the answer's time told) when the pipeline disposes of it.</summary>
+    private sealed class Reservation(ClusterRateLimiter limiter, IRateBudgetGrain budget, long ticket, DateTimeOffset slot) : RateLimitLease
     {
-        public static readonly Granted Instance = new();
+        private int disposed;
+
+        public override bool IsAcquired => true;
+
+        public override IEnumerable<string> MetadataNames => [];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = null;
+            return false;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (Interlocked.Exchange(ref disposed, 1) == 0)
+            {
+                limiter.Answered(budget, ticket, slot);
+            }
+        }
+    }
+
+    private sealed class Unlimited : RateLimitLease
+    {
+        public static readonly Unlimited Instance = new();
 
         public override bool IsAcquired => true;
 

@@ -1,49 +1,69 @@
 using Microsoft.Extensions.Time.Testing;
 using RetailSync.Connectors.Resilience;
+using Polly;
+using Polly.RateLimiting;
 using RetailSync.Platform;
 
 namespace RetailSync.Tests.Connectors;
 
-/// <summary>The limiter against a budget whose answers are always slow: it must not hand its slot back forever.</summary>
+/// <summary>The limiter's lease: the budget hears when each request's answer came, through Polly's pipeline too.</summary>
 public sealed class ClusterRateLimiterTests
 {
+    private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+
     [Fact]
-    public async Task when_every_answer_from_the_budget_is_late_the_request_goes_after_two_tries_and_the_budget_learns_when()
+    public async Task the_pipeline_tells_the_budget_when_the_answer_came_not_before()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        // Each reservation takes 100 ms to answer (a busy silo), far more than the 8 ms a sender may be late.
-        var budget = new SlowBudget(clock, TimeSpan.FromMilliseconds(100));
+        var clock = new FakeTimeProvider(Start);
+        var budget = new RecordingBudget(clock);
         var limiter = new ClusterRateLimiter(new OneGrain(budget), "bc", () => 50, () => 0.97, clock);
+        var pipeline = new ResiliencePipelineBuilder()
+            .AddRateLimiter(new RateLimiterStrategyOptions { RateLimiter = args => limiter.AcquireAsync(1, args.Context.CancellationToken) })
+            .Build();
 
-        using var lease = await limiter.AcquireAsync(1).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        var toldDuringTheCall = -1;
+        await pipeline.ExecuteAsync(_ =>
+        {
+            // The request is out: the vendor may count it any time until its answer is read.
+            toldDuringTheCall = budget.Answers.Count;
+            clock.Advance(TimeSpan.FromMilliseconds(30));
+            return ValueTask.CompletedTask;
+        });
 
-        Assert.True(lease.IsAcquired);
-        // Handed back twice (a pause during the call is lateness too), not again and again; then the log
-        // moved to when the request went.
-        Assert.Equal(3, budget.Reservations);
-        Assert.Equal([TimeSpan.FromMilliseconds(100)], budget.Late);
+        Assert.Equal(0, toldDuringTheCall);
+        Assert.Equal([TimeSpan.FromMilliseconds(30)], budget.Answers);
     }
 
-    private sealed class SlowBudget(FakeTimeProvider clock, TimeSpan answer) : IRateBudgetGrain
+    [Fact]
+    public async Task a_reservation_given_up_while_waiting_for_its_slot_is_released()
+    {
+        var clock = new FakeTimeProvider(Start);
+        var budget = new RecordingBudget(clock);
+        var limiter = new ClusterRateLimiter(new OneGrain(budget), "bc", () => 10, () => 0.9, clock);
+        using var first = await limiter.AcquireAsync(1);
+        using var cancel = new CancellationTokenSource();
+
+        // The second slot is a pace (111 ms) away; the caller gives up 50 ms in.
+        var second = limiter.AcquireAsync(1, cancel.Token).AsTask();
+        clock.Advance(TimeSpan.FromMilliseconds(50));
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second);
+        Assert.Single(budget.Answers);
+    }
+
+    private sealed class RecordingBudget(FakeTimeProvider clock) : IRateBudgetGrain
     {
         private readonly RateBudgetGrain inner = new(clock);
 
-        public int Reservations { get; private set; }
+        public List<TimeSpan> Answers { get; } = [];
 
-        public List<TimeSpan> Late { get; } = [];
+        public Task<RateSlot> ReserveSlotAsync(int permits, RatePlan plan) => inner.ReserveSlotAsync(permits, plan);
 
-        public async Task<RateSlot> ReserveSlotAsync(int permits, RatePlan plan, long? missed)
+        public Task AnsweredAsync(long ticket, TimeSpan afterSlot)
         {
-            Reservations++;
-            var slot = await inner.ReserveSlotAsync(permits, plan, missed);
-            clock.Advance(answer);
-            return slot;
-        }
-
-        public Task SentAsync(long ticket, TimeSpan late)
-        {
-            Late.Add(late);
-            return inner.SentAsync(ticket, late);
+            Answers.Add(afterSlot);
+            return inner.AnsweredAsync(ticket, afterSlot);
         }
     }
 
