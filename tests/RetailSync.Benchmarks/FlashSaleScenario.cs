@@ -33,6 +33,9 @@ public static class FlashSaleScenario
         var batch = int.Parse(BenchOptions.Option(args, "batch", "50"), CultureInfo.InvariantCulture);
         var concurrency = int.Parse(BenchOptions.Option(args, "concurrency", "8"), CultureInfo.InvariantCulture);
         var headroom = double.Parse(BenchOptions.Option(args, "headroom", "0.97"), CultureInfo.InvariantCulture);
+        // Orders before the sale, from buyers of their own, at the sale's rate: a shop's RetailSync has been
+        // running when a sale starts, so the sale does not meet code not yet compiled to its final tier.
+        var warmup = int.Parse(BenchOptions.Option(args, "warmup", "1500"), CultureInfo.InvariantCulture);
         // Where the simulated vendors run in the embedded topology: in a process of their own (as a real ERP
         // is another system, whose rate limiter does not wait for our thread pool) or inside the silo.
         var vendorsHost = BenchOptions.Option(args, "vendors", "in-process");
@@ -47,7 +50,7 @@ public static class FlashSaleScenario
         {
             (await vendors.PostAsJsonAsync("/sandbox/bc/items", new { number = "IPOD2008PINK", displayName = "iPod Nano 8GB pink", unitPrice = 199m, inventory = 10_000_000m })).EnsureSuccessStatusCode();
             (await vendors.PostAsJsonAsync("/sandbox/faults", new { system = "bc", rateLimitPerSecond = erpLimit })).EnsureSuccessStatusCode();
-            (await vendors.PostAsJsonAsync("/sandbox/shopify/orders/range", new { firstId = SignedOrders.Base, count = orders })).EnsureSuccessStatusCode();
+            (await vendors.PostAsJsonAsync("/sandbox/shopify/orders/range", new { firstId = SignedOrders.Base, count = warmup + orders })).EnsureSuccessStatusCode();
         }
 
         // Embedded: one process holds everything. Cluster: PostgreSQL, the sandbox, two silos and a gateway, each a process.
@@ -88,8 +91,29 @@ public static class FlashSaleScenario
 
         // The sale: one order every 1/rate seconds, whatever the answers' latency.
         var rate = (double)orders / seconds;
+        var warmedUp = 0;
+        if (warmup > 0)
+        {
+            var warmupOrders = new SignedOrders(Secret, customers: Math.Min(warmup, 2_000), firstBuyer: 1_000_000);
+            warmedUp = (await PacedSender.SendAsync(http, warmup, rate, n => warmupOrders.Create(Shop, n))).Accepted;
+            var warm = Stopwatch.StartNew();
+            while (warm.Elapsed < TimeSpan.FromSeconds(120))
+            {
+                var kpis = await http.GetFromJsonAsync<JsonElement>("/api/v1/kpis");
+                if (Answered(kpis) >= warmedUp && kpis.GetProperty("backlog").GetProperty("erp").GetProperty("pending").GetInt32() == 0)
+                {
+                    break;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(500));
+            }
+
+            // A quiet second, so the sale starts with the ERP's window empty.
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+
         var clock = Stopwatch.StartNew();
-        var sending = PacedSender.SendAsync(http, orders, rate, n => signed.Create(Shop, n));
+        var sending = PacedSender.SendAsync(http, orders, rate, n => signed.Create(Shop, warmup + n));
 
         // Once a second: the ERP's admitted requests (the sandbox counts them) and our backlog.
         var samples = new List<(double At, DateTimeOffset When, int Backlog)>();
@@ -101,9 +125,7 @@ public static class FlashSaleScenario
             // Backlog: submissions waiting in the dispatcher's queue, not those in a call to the ERP right now.
             samples.Add((clock.Elapsed.TotalSeconds, DateTimeOffset.UtcNow, erp.GetProperty("pending").GetInt32() - erp.GetProperty("running").GetInt32()));
             // Done when every accepted webhook's order has the ERP's answer.
-            var answered = kpis.GetProperty("ordersByStatus").EnumerateObject()
-                .Where(s => s.Name is "Accepted" or "Rejected" or "OnHold" or "Backordered").Sum(s => s.Value.GetInt64());
-            if (sending.IsCompleted && answered >= sending.Result.Accepted)
+            if (sending.IsCompleted && Answered(kpis) >= warmedUp + sending.Result.Accepted)
             {
                 break;
             }
@@ -116,7 +138,7 @@ public static class FlashSaleScenario
         var traffic = finalState.GetProperty("traffic").GetProperty("bc");
         var erpIds = finalState.GetProperty("bc").GetProperty("salesOrders").EnumerateArray()
             .Select(o => o.GetProperty("externalDocumentNumber").GetString()!).ToList();
-        var expected = Enumerable.Range(0, orders).Select(n => (SignedOrders.Base + n).ToString(CultureInfo.InvariantCulture)).ToHashSet();
+        var expected = Enumerable.Range(0, warmup + orders).Select(n => (SignedOrders.Base + n).ToString(CultureInfo.InvariantCulture)).ToHashSet();
         var lost = expected.Except(erpIds).ToList();
         var duplicated = erpIds.GroupBy(i => i).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
 
@@ -133,6 +155,7 @@ public static class FlashSaleScenario
         var culture = CultureInfo.InvariantCulture;
         var ratios = new List<(string, string)>
         {
+            ("warm-up orders before the sale (accepted)", $"{warmup} ({warmedUp})"),
             ("orders sent / accepted / refused", $"{orders} / {accepted} / {refused}"),
             ("ERP sales orders / lost / duplicated", $"{erpIds.Count} / {lost.Count} / {duplicated.Count}"),
             ("all in the ERP after (s)", done.ToString("F1", culture) + $" (sale lasted {seconds} s)"),
@@ -142,6 +165,31 @@ public static class FlashSaleScenario
             ("ERP busiest 1 s window (sandbox) / rejected", $"{traffic.GetProperty("maxPerSecond").GetInt32()} / {traffic.GetProperty("rejectedByRateLimit").GetInt64()}"),
             ("ERP requests in all / orders per request", string.Create(culture, $"{traffic.GetProperty("admitted").GetInt64()} / {(double)erpIds.Count / Math.Max(1, traffic.GetProperty("admitted").GetInt64()):F1}")),
         };
+        // What crowded the vendor's second before each refusal: how long before it the requests of that second came,
+        // and the longest quiet gap among them (a pause in our process shows as a gap followed by a huddle).
+        var refusals = await vendors.GetFromJsonAsync<DateTimeOffset[]>("/sandbox/state/traffic/bc/refusals") ?? [];
+        foreach (var (refusal, n) in refusals.Take(6).Select((r, n) => (r, n)))
+        {
+            var before = admissions.Where(a => a > refusal - TimeSpan.FromSeconds(1) && a <= refusal).Select(a => (refusal - a).TotalMilliseconds).ToList();
+            var gaps = before.Zip(before.Skip(1)).Select(p => (Gap: p.First - p.Second, At: p.First)).OrderByDescending(g => g.Gap).FirstOrDefault();
+            ratios.Add(($"refusal {n + 1}: admitted in the second before", string.Create(culture,
+                $"{before.Count}; first {before.FirstOrDefault():F0} ms before, last ten {string.Join(" ", before.TakeLast(10).Select(b => b.ToString("F0", culture)))}; longest gap {gaps.Gap:F0} ms ending {gaps.At - gaps.Gap:F0} ms before")));
+        }
+
+        // The longest quiet spells while orders waited: where the rate was lost.
+        var busyAdmissions = admissions.Where(a => spans.Any(s => a >= s.From && a < s.To)).ToList();
+        var quiet = busyAdmissions.Zip(busyAdmissions.Skip(1)).Select(p => (Gap: (p.Second - p.First).TotalMilliseconds, At: (p.First - samples.Last(s => s.When <= p.First).When).TotalMilliseconds))
+            .OrderByDescending(g => g.Gap).Take(10).ToList();
+        ratios.Add(("longest gaps between ERP requests while backlogged (ms @ ms after a KPI sample)", string.Join(" ", quiet.Select(q => string.Create(culture, $"{q.Gap:F0}@{q.At:F0}")))));
+        if (spans.Count > 0)
+        {
+            // Around the backlog's start: requests per 100 ms from 2 s before to 2 s after; then per sample over the whole run.
+            var start = spans[0].From;
+            ratios.Add(("ERP requests per 100 ms, 2 s either side of the backlog's start", string.Join(" ", Enumerable.Range(-20, 40)
+                .Select(i => (i == 0 ? "| " : "") + Admitted(start + TimeSpan.FromMilliseconds(100 * i), start + TimeSpan.FromMilliseconds(100 * (i + 1))).ToString(culture)))));
+            ratios.Add(("whole run: ERP requests / backlog per sample", string.Join(" ", samples.Zip(samples.Skip(1)).Select(p => string.Create(culture, $"{Admitted(p.First.When, p.Second.When)}/{p.First.Backlog}")))));
+        }
+
         var endKpis = await http.GetFromJsonAsync<JsonElement>("/api/v1/kpis");
         ratios.Add(("ERP dispatcher at the end", endKpis.GetProperty("backlog").GetProperty("erp").GetRawText()));
         if (lost.Count > 0 || duplicated.Count > 0)
@@ -155,7 +203,11 @@ public static class FlashSaleScenario
 
         ratios.Insert(0, ("topology", cluster is not null ? "PostgreSQL 15 + 2 silo processes + 1 gateway process + sandbox process, loopback"
             : sandbox is null ? "embedded (one process, the simulated vendors inside it)" : "embedded (one process) + sandbox vendors in a process of their own"));
-        await Report.WriteAsync("flash-sale", [], ratios, new { orders, seconds, erpLimit, batch, concurrency, headroom, topology, vendors = cluster is null ? vendorsHost : "process" });
-        return lost.Count == 0 && duplicated.Count == 0 && refused == 0 ? 0 : 1;
+        await Report.WriteAsync("flash-sale", [], ratios, new { orders, warmup, seconds, erpLimit, batch, concurrency, headroom, topology, vendors = cluster is null ? vendorsHost : "process" });
+        return lost.Count == 0 && duplicated.Count == 0 && refused == 0 && warmedUp == warmup ? 0 : 1;
     }
+
+    // Orders with the ERP's answer (done when every accepted webhook's order has one).
+    private static long Answered(JsonElement kpis) => kpis.GetProperty("ordersByStatus").EnumerateObject()
+        .Where(s => s.Name is "Accepted" or "Rejected" or "OnHold" or "Backordered").Sum(s => s.Value.GetInt64());
 }

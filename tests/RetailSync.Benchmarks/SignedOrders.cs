@@ -24,10 +24,14 @@ public sealed class SignedOrders
     private readonly int customers;
     private readonly string secret;
 
-    public SignedOrders(string secret, string fixture = "orders_create__hookdeck-2024-10.json", int customers = 2_000)
+    private readonly long firstBuyer;
+
+    /// <param name="firstBuyer">The first buyer's number: sets of orders with buyers of their own (a warm-up, then the load).</param>
+    public SignedOrders(string secret, string fixture = "orders_create__hookdeck-2024-10.json", int customers = 2_000, long firstBuyer = 0)
     {
         this.secret = secret;
         this.customers = customers;
+        this.firstBuyer = firstBuyer;
         var node = JsonNode.Parse(File.ReadAllBytes(Path.Combine(RepoPaths.Fixtures, fixture)))!.AsObject();
         node["id"] = Base;
         node["email"] = EmailTemplate;
@@ -57,7 +61,7 @@ public sealed class SignedOrders
     {
         var body = (byte[])template.Clone();
         Encoding.ASCII.GetBytes((Base + n).ToString(CultureInfo.InvariantCulture), body.AsSpan(idOffset, 18));
-        var buyer = n % customers;
+        var buyer = firstBuyer + (n % customers);
         Encoding.ASCII.GetBytes((CustomerBase + buyer).ToString(CultureInfo.InvariantCulture), body.AsSpan(customerIdOffset, 18));
         foreach (var at in emailOffsets)
         {
