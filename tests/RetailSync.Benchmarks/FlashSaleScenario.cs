@@ -177,8 +177,12 @@ public static class FlashSaleScenario
         }
 
         // The longest quiet spells while orders waited: where the rate was lost.
-        var busyAdmissions = admissions.Where(a => spans.Any(s => a >= s.From && a < s.To)).ToList();
-        var quiet = busyAdmissions.Zip(busyAdmissions.Skip(1)).Select(p => (Gap: (p.Second - p.First).TotalMilliseconds, At: (p.First - samples.Last(s => s.When <= p.First).When).TotalMilliseconds))
+        var quiet = spans.SelectMany(span =>
+            {
+                // Within one span: the spans need not adjoin (the backlog can run out and come back).
+                var within = admissions.Where(a => a >= span.From && a < span.To).ToList();
+                return within.Zip(within.Skip(1)).Select(p => (Gap: (p.Second - p.First).TotalMilliseconds, At: (p.First - span.From).TotalMilliseconds));
+            })
             .OrderByDescending(g => g.Gap).Take(10).ToList();
         ratios.Add(("longest gaps between ERP requests while backlogged (ms @ ms after a KPI sample)", string.Join(" ", quiet.Select(q => string.Create(culture, $"{q.Gap:F0}@{q.At:F0}")))));
         if (spans.Count > 0)
