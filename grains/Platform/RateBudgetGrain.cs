@@ -24,7 +24,10 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
 
     // When answered requests stop counting: answer + 1 s (UTC ticks), ascending, only those still ahead.
     private readonly List<long> counted = [];
-    private long tickets;
+
+    // Tickets go on from the activation's start (UTC ticks), so an answer to a reservation of an earlier
+    // activation (before a move) never matches one of this one's.
+    private long tickets = clock.GetUtcNow().UtcTicks;
 
     // Where the pace has got to, and the latest slot handed out (new ones come at or after it).
     private long last = long.MinValue;
