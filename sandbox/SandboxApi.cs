@@ -52,12 +52,11 @@ public static class SandboxApi
         }));
         // Traffic alone: cheap to poll during a load run, unlike the whole state.
         group.MapGet("/state/traffic", () => TypedResults.Ok(traffic.All.ToDictionary(t => t.System, t => t.Snapshot())));
-        group.MapGet("/state/traffic/{system}/admissions", (string system) => traffic.Find(system) is { } found
-            ? Results.Ok(found.Admissions())
-            : Results.Problem(statusCode: 404, title: "Unknown system", detail: $"system must be one of {Shopify}, {Salesforce}, {BusinessCentral}."));
-        group.MapGet("/state/traffic/{system}/refusals", (string system) => traffic.Find(system) is { } found
-            ? Results.Ok(found.Refusals())
-            : Results.Problem(statusCode: 404, title: "Unknown system", detail: $"system must be one of {Shopify}, {Salesforce}, {BusinessCentral}."));
+        IResult Times(string system, Func<SystemTraffic, DateTimeOffset[]> times) => traffic.Find(system) is { } found
+            ? Results.Ok(times(found))
+            : Results.Problem(statusCode: 404, title: "Unknown system", detail: $"system must be one of {Shopify}, {Salesforce}, {BusinessCentral}.");
+        group.MapGet("/state/traffic/{system}/admissions", (string system) => Times(system, t => t.Admissions()));
+        group.MapGet("/state/traffic/{system}/refusals", (string system) => Times(system, t => t.Refusals()));
         group.MapPost("/faults", (FaultSettings settings) =>
         {
             if (traffic.Find(settings.System) is not { } system)

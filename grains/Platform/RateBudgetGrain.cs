@@ -64,8 +64,8 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
         // `after` is where the pace has got to; a slot may be up to the burst ahead of it.
         var (slot, after, spent) = (Math.Max(now, newest), last, 0L);
         var ahead = plan.Burst * pace;
-        var placed = Math.Max(1, permits);
-        for (var i = 0; i < placed; i++)
+        var requests = Math.Max(1, permits);
+        for (var i = 0; i < requests; i++)
         {
             var step = pace;
             if (credit - spent > 0 && after + plan.Spacing.Ticks < creditUntil)
@@ -106,8 +106,8 @@ public sealed class RateBudgetGrain(TimeProvider clock) : Grain, IRateBudgetGrai
         }
 
         var ticket = ++tickets;
-        open[ticket] = (placed, slot);
-        openPermits += placed;
+        open[ticket] = (requests, slot);
+        openPermits += requests;
         newest = Math.Max(newest, slot);
         last = after;
         credit -= spent;

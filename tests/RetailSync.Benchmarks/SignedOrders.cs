@@ -23,7 +23,6 @@ public sealed class SignedOrders
     private readonly int[] emailOffsets;
     private readonly int customers;
     private readonly string secret;
-
     private readonly long firstBuyer;
 
     /// <param name="firstBuyer">The first buyer's number: sets of orders with buyers of their own (a warm-up, then the load).</param>
