@@ -185,15 +185,8 @@ public static class FlashSaleScenario
             })
             .OrderByDescending(g => g.Gap).Take(10).ToList();
         ratios.Add(("longest gaps between ERP requests while backlogged (ms @ ms after a KPI sample)", string.Join(" ", quiet.Select(q => string.Create(culture, $"{q.Gap:F0}@{q.At:F0}")))));
-        if (spans.Count > 0)
-        {
-            // Around the backlog's start: requests per 100 ms from 2 s before to 2 s after; then per sample over the whole run.
-            var start = spans[0].From;
-            ratios.Add(("ERP requests per 100 ms, 2 s either side of the backlog's start", string.Join(" ", Enumerable.Range(-20, 40)
-                .Select(i => (i == 0 ? "| " : "") + Admitted(start + TimeSpan.FromMilliseconds(100 * i), start + TimeSpan.FromMilliseconds(100 * (i + 1))).ToString(culture)))));
-            ratios.Add(("whole run: ERP requests / backlog per sample", string.Join(" ", samples.Zip(samples.Skip(1)).Select(p => string.Create(culture, $"{Admitted(p.First.When, p.Second.When)}/{p.First.Backlog}")))));
-        }
-
+        // The ERP's requests and our backlog per sample, the whole run: shows when the backlog formed and drained.
+        ratios.Add(("whole run: ERP requests / backlog per sample", string.Join(" ", samples.Zip(samples.Skip(1)).Select(p => string.Create(culture, $"{Admitted(p.First.When, p.Second.When)}/{p.First.Backlog}")))));
         var endKpis = await http.GetFromJsonAsync<JsonElement>("/api/v1/kpis");
         ratios.Add(("ERP dispatcher at the end", endKpis.GetProperty("backlog").GetProperty("erp").GetRawText()));
         if (lost.Count > 0 || duplicated.Count > 0)

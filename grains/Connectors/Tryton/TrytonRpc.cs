@@ -202,7 +202,7 @@ public sealed class TrytonRpc(HttpClient http, Func<TrytonConnectorOptions> opti
                 throw new ConnectorException(system, ConnectorException.KindOf((int)status), ((int)status).ToString(CultureInfo.InvariantCulture), $"{method}: HTTP {(int)status}");
         }
 
-        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken))!.AsObject();
+        var body = (await Transport.ReadJsonAsync(response, cancellationToken))?.AsObject() ?? throw new System.Text.Json.JsonException($"{method}: Tryton answered with an empty body");
         if (body["error"] is JsonArray error)
         {
             throw Error(method, error);
