@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using RetailSync.Connectors;
 using RetailSync.Intake;
 using RetailSync.Operations;
+using RetailSync.Outbox;
 using RetailSync.Orders;
 using RetailSync.Platform;
 

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Microsoft.Extensions.Options;
 using RetailSync.Intake;
 using RetailSync.Operations;
+using RetailSync.Outbox;
 using RetailSync.Orders;
 using RetailSync.Platform;
 

@@ -7,6 +7,7 @@ using RetailSync.Intake;
 using RetailSync.Inventory;
 using RetailSync.Model;
 using RetailSync.Operations;
+using RetailSync.Outbox;
 using RetailSync.Orders;
 using RetailSync.Platform;
 

@@ -5,6 +5,7 @@ using Orleans.Serialization;
 using Orleans.Storage;
 using RetailSync.Gateway.Configuration;
 using RetailSync.Operations;
+using RetailSync.Outbox;
 using RetailSync.Platform;
 using RetailSync.Silo.Storage;
 

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Npgsql;
 using NpgsqlTypes;
 using RetailSync.Operations;
+using RetailSync.Outbox;
 using RetailSync.Platform;
 
 namespace RetailSync.Silo.Storage;

@@ -19,7 +19,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.AddMemoryGrainStorage(StorageNames.PubSub);
             silo.UseInMemoryReminderService();
             silo.AddMemoryStreams(StorageNames.Events);
-            silo.Services.AddSingleton<RetailSync.Operations.IOutboxIndex, RetailSync.Operations.GrainOutboxIndex>();
+            silo.Services.AddSingleton<RetailSync.Outbox.IOutboxIndex, RetailSync.Outbox.GrainOutboxIndex>();
         });
         builder.ConfigureClient(client => client.AddMemoryStreams(StorageNames.Events));
         Cluster = builder.Build();

@@ -1,7 +1,8 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Options;
+using RetailSync.Operations;
 
-namespace RetailSync.Operations;
+namespace RetailSync.Outbox;
 
 /// <summary>
 /// Which owners (grain ids) have unfinished outbound commands. An owner adds itself after the write
