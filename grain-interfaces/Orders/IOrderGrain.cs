@@ -39,21 +39,13 @@ public interface IOrderGrain : IGrainWithStringKey
     [Alias("Get")]
     Task<OrderView?> GetAsync();
 
-    /// <summary>Reserves the order's SKUs (sent to itself after the delivery is recorded); the ERP submission waits for it.</summary>
-    [Orleans.Concurrency.OneWay, Alias("ReserveStock")]
-    Task ReserveStockAsync();
-
     /// <summary>A SKU's backorder queue reached this order: its quantity is reserved now.</summary>
     [Orleans.Concurrency.OneWay, Alias("StockReserved")]
     Task StockReservedAsync(string sku);
 
-    /// <summary>Resolves the buyer to a golden customer (sent to itself after the delivery is recorded).</summary>
-    [Orleans.Concurrency.OneWay, Alias("ResolveBuyer")]
-    Task ResolveBuyerAsync();
-
-    /// <summary>Sends planned outbound commands that have not been sent yet (after a write, on activation).</summary>
-    [Orleans.Concurrency.OneWay, Alias("Dispatch")]
-    Task DispatchAsync();
+    /// <summary>Publishes the order's current status again, for a projection being rebuilt.</summary>
+    [Orleans.Concurrency.OneWay, Alias("Restate")]
+    Task RestateAsync();
 }
 
 public static class SystemNames
@@ -82,7 +74,7 @@ public sealed record SystemSyncView(
 public sealed record OrderView(
     [property: Id(0)] string Shop,
     [property: Id(1)] string OrderId,
-    [property: Id(2)] string Status,
+    [property: Id(2)] OrderStatus Status,
     [property: Id(3)] ImmutableDictionary<string, SystemSyncView> Systems,
     [property: Id(4)] Order Order,
     [property: Id(5)] ImmutableArray<Fulfillment> Fulfillments,

@@ -1,22 +1,11 @@
 namespace RetailSync.Orders;
 
-public static class OrderStatus
+public static class OrderStatuses
 {
-    public const string Received = "Received";
-    public const string SubmittedToErp = "SubmittedToErp";
-    public const string Accepted = "Accepted";
-    public const string Backordered = "Backordered";
-    public const string Rejected = "Rejected";
-    public const string OnHold = "OnHold";
-    public const string PartiallyFulfilled = "PartiallyFulfilled";
-    public const string Fulfilled = "Fulfilled";
-    public const string Cancelled = "Cancelled";
-    public const string Refunded = "Refunded";
-
-    public static readonly string[] All = [Received, SubmittedToErp, Accepted, Backordered, Rejected, OnHold, PartiallyFulfilled, Fulfilled, Cancelled, Refunded];
+    public static readonly OrderStatus[] All = Enum.GetValues<OrderStatus>();
 
     /// <summary>Statuses in which goods have left the warehouse: a cancellation can no longer be carried out by the ERP.</summary>
-    public static bool Shipped(string status) => status is PartiallyFulfilled or Fulfilled;
+    public static bool Shipped(OrderStatus status) => status is OrderStatus.PartiallyFulfilled or OrderStatus.Fulfilled;
 }
 
 public enum OrderTrigger
@@ -41,16 +30,16 @@ public enum OrderTrigger
 /// <summary>The order lifecycle in one table: every legal transition is listed, everything else is refused.</summary>
 public static class OrderStateMachine
 {
-    private static readonly Dictionary<(string From, OrderTrigger Trigger), string> Transitions = Build();
+    private static readonly Dictionary<(OrderStatus From, OrderTrigger Trigger), OrderStatus> Transitions = Build();
 
-    public static IEnumerable<(string From, OrderTrigger Trigger, string To)> Legal =>
+    public static IEnumerable<(OrderStatus From, OrderTrigger Trigger, OrderStatus To)> Legal =>
         Transitions.Select(t => (t.Key.From, t.Key.Trigger, t.Value));
 
-    public static bool TryFire(string from, OrderTrigger trigger, out string to) => Transitions.TryGetValue((from, trigger), out to!);
+    public static bool TryFire(OrderStatus from, OrderTrigger trigger, out OrderStatus to) => Transitions.TryGetValue((from, trigger), out to);
 
-    private static Dictionary<(string, OrderTrigger), string> Build()
+    private static Dictionary<(OrderStatus, OrderTrigger), OrderStatus> Build()
     {
-        var t = new Dictionary<(string, OrderTrigger), string>
+        var t = new Dictionary<(OrderStatus, OrderTrigger), OrderStatus>
         {
             [(OrderStatus.Received, OrderTrigger.SubmitToErp)] = OrderStatus.SubmittedToErp,
             [(OrderStatus.SubmittedToErp, OrderTrigger.ErpAccepted)] = OrderStatus.Accepted,

@@ -4,7 +4,7 @@ namespace RetailSync.Tests.Orders;
 
 public sealed class OrderStateMachineTests
 {
-    private static readonly HashSet<(string, OrderTrigger, string)> Expected =
+    private static readonly HashSet<(OrderStatus, OrderTrigger, OrderStatus)> Expected =
     [
         (OrderStatus.Received, OrderTrigger.SubmitToErp, OrderStatus.SubmittedToErp),
         (OrderStatus.SubmittedToErp, OrderTrigger.ErpAccepted, OrderStatus.Accepted),
@@ -37,10 +37,10 @@ public sealed class OrderStateMachineTests
         (OrderStatus.Cancelled, OrderTrigger.Refund, OrderStatus.Refunded),
     ];
 
-    public static TheoryData<string, OrderTrigger> EveryCombination()
+    public static TheoryData<OrderStatus, OrderTrigger> EveryCombination()
     {
-        var data = new TheoryData<string, OrderTrigger>();
-        foreach (var status in OrderStatus.All)
+        var data = new TheoryData<OrderStatus, OrderTrigger>();
+        foreach (var status in OrderStatuses.All)
         {
             foreach (var trigger in Enum.GetValues<OrderTrigger>())
             {
@@ -53,7 +53,7 @@ public sealed class OrderStateMachineTests
 
     [Theory]
     [MemberData(nameof(EveryCombination))]
-    public void every_transition_is_either_listed_or_refused(string status, OrderTrigger trigger)
+    public void every_transition_is_either_listed_or_refused(OrderStatus status, OrderTrigger trigger)
     {
         var legal = Expected.FirstOrDefault(e => e.Item1 == status && e.Item2 == trigger);
         Assert.Equal(legal != default, OrderStateMachine.TryFire(status, trigger, out var next));
