@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using RetailSync.Gateway.Webhooks;
 using RetailSync.Operations;
+using RetailSync.Orders;
 
 namespace RetailSync.Gateway.Api;
 
@@ -24,10 +25,6 @@ public static class OperationsApi
             TypedResults.Ok(new { items = await grains.GetGrain<IExceptionQueueGrain>(Queue).ListAsync(includeResolved ?? false) }));
         ops.MapGet("/exceptions/{id}", async Task<Results<Ok<OpsException>, ProblemHttpResult>> (string id, IClusterClient grains) =>
             await grains.GetGrain<IExceptionQueueGrain>(Queue).GetAsync(id) is { } e ? TypedResults.Ok(e) : NotFound(id));
-        ops.MapGet("/commands/{key}", async Task<Results<Ok<CommandView>, ProblemHttpResult>> (string key, IClusterClient grains) =>
-            await grains.GetGrain<IOutboundCommandGrain>(key).GetAsync() is { } c
-                ? TypedResults.Ok(c)
-                : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No command {key}."));
         ops.MapPost("/exceptions/{id}/retry", async Task<Results<Ok<RetryAnswer>, ProblemHttpResult>> (string id, IClusterClient grains) =>
         {
             var queue = grains.GetGrain<IExceptionQueueGrain>(Queue);
@@ -36,14 +33,19 @@ public static class OperationsApi
                 return NotFound(id);
             }
 
-            // The owner runs the work again and resolves or re-raises the exception itself.
+            // The owner runs the work again and resolves or re-raises the exception itself; an exception
+            // without an owner (raised by the intake, not by a command) has nothing to run again.
             var command = exception.Owner is { } owner
                 ? await grains.GetGrain<ICommandOwner>(GrainId.Parse(owner)).RetryCommandAsync(id)
-                : await grains.GetGrain<IOutboundCommandGrain>(exception.OwnerKey).RetryAsync();
+                : null;
             return command is null
                 ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Nothing to retry", detail: $"The owner of exception {id} holds no such command any more.")
                 : TypedResults.Ok(new RetryAnswer(command, await queue.GetAsync(id)));
         });
+        // The order counts are a projection of the orders' events; this rebuilds it from the orders themselves
+        // (each known order restates its status), for after an event was lost or the projection's rules changed.
+        ops.MapPost("/projections/orders/rebuild", async (IClusterClient grains) =>
+            TypedResults.Accepted((string?)null, new { orders = await grains.GetGrain<IOrderCountsGrain>(OrderStreams.Key).RebuildAsync() }));
         app.MapGroup("/api/v1").AddEndpointFilter<ApiKeyFilter>().MapGet("/kpis", async (IClusterClient grains, IServiceProvider services, IOptions<JsonOptions> json) =>
         {
             var kpis = JsonSerializer.SerializeToNode(await grains.GetGrain<IKpiGrain>("kpis").GetAsync(), json.Value.SerializerOptions)!.AsObject();

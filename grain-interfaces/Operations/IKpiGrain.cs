@@ -4,15 +4,13 @@ using Orleans.Concurrency;
 namespace RetailSync.Operations;
 
 /// <summary>
-/// Operational figures (key <c>kpis</c>), fed one-way by the grains that do the work so that
-/// counting never slows them; the outbound backlog is read from the dispatchers. In memory: a projection that restarts empty with its silo.
+/// Operational figures (key <c>kpis</c>). Orders by status and their acceptance latency are read from the order
+/// stream's projection (stored; says when it last was); the outbound backlog from the dispatchers; refund and
+/// inventory figures are fed one-way by the grains that do the work, in memory, restarting empty with their silo.
 /// </summary>
 [Alias("RetailSync.Operations.IKpiGrain")]
 public interface IKpiGrain : IGrainWithStringKey
 {
-    [OneWay, Alias("OrderStatusChanged")]
-    Task OrderStatusChangedAsync(string status, TimeSpan sinceReceived);
-
     /// <summary>A refund's credit memo went to the ERP (<paramref name="waiting"/>) or the ERP answered (not waiting).</summary>
     [OneWay, Alias("RefundWaitingOnErp")]
     Task RefundWaitingOnErpAsync(string refund, bool waiting, DateTimeOffset since);
@@ -52,7 +50,10 @@ public sealed record KpiSnapshot(
     [property: Id(7)] double? RefundCycleP99Ms = null,
     [property: Id(8)] ImmutableArray<RefundWaiting> RefundsWaitingOnErp = default,
     [property: Id(9)] double? InventoryFreshnessP50Ms = null,
-    [property: Id(10)] double? InventoryFreshnessP99Ms = null);
+    [property: Id(10)] double? InventoryFreshnessP99Ms = null,
+    [property: Id(11)] ImmutableDictionary<string, ImmutableDictionary<string, long>>? OrdersByTenant = null,
+    [property: Id(12)] DateTimeOffset? OrdersAsOf = null,
+    [property: Id(13)] DateTimeOffset? OrdersStoredAt = null);
 
 /// <summary>A refund whose credit memo the ERP has not confirmed yet (<c>{shop}/{refundId}</c>), and since when.</summary>
 [GenerateSerializer, Immutable, Alias("RetailSync.Operations.RefundWaiting")]

@@ -41,30 +41,6 @@ public sealed record OpsException(
     [property: Id(12)] string? Resolution,
     [property: Id(13)] string? Owner = null);
 
-/// <summary>
-/// One outbound vendor call, keyed by its idempotency key: persisted before it runs, retried with
-/// backoff while the failure is transient, resumed by a reminder after a crash, and handed to the
-/// exception queue when the vendor refuses it for good.
-/// </summary>
-[Alias("RetailSync.Operations.IOutboundCommandGrain")]
-public interface IOutboundCommandGrain : IGrainWithStringKey
-{
-    /// <summary>Records the command (once: a second submit of the same key changes nothing) and starts it.</summary>
-    [Alias("Submit")]
-    Task<CommandView> SubmitAsync(OutboundCommand command);
-
-    /// <summary>Runs a failed command again now (operator retry after a fix).</summary>
-    [Alias("Retry")]
-    Task<CommandView> RetryAsync();
-
-    [Alias("Get")]
-    Task<CommandView?> GetAsync();
-
-    /// <summary>The owner has taken the outcome in; the command stops reminding it.</summary>
-    [Alias("Acknowledge")]
-    Task AcknowledgeAsync();
-}
-
 /// <param name="ReplyTo">The grain (as a <see cref="GrainId"/> string) told through <see cref="ICommandOwner"/> when the command ends.</param>
 [GenerateSerializer, Immutable, Alias("RetailSync.Operations.OutboundCommand")]
 public sealed record OutboundCommand(

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using RetailSync.Orders;
 
 namespace RetailSync.Operations;
 
@@ -6,8 +7,6 @@ public sealed class KpiGrain(TimeProvider clock) : Grain, IKpiGrain
 {
     private const int LatencySamples = 10_000;
     private static readonly string[] Systems = ["erp", "crm", "shopify"];
-    private readonly Dictionary<string, long> statuses = [];
-    private readonly Queue<double> acceptance = new();
     private readonly Queue<double> refundCycles = new();
     private readonly Queue<double> freshness = new();
 
@@ -50,21 +49,6 @@ public sealed class KpiGrain(TimeProvider clock) : Grain, IKpiGrain
         return Task.CompletedTask;
     }
 
-    public Task OrderStatusChangedAsync(string status, TimeSpan sinceReceived)
-    {
-        statuses[status] = statuses.GetValueOrDefault(status) + 1;
-        if (status == "Accepted")
-        {
-            acceptance.Enqueue(sinceReceived.TotalMilliseconds);
-            if (acceptance.Count > LatencySamples)
-            {
-                acceptance.Dequeue();
-            }
-        }
-
-        return Task.CompletedTask;
-    }
-
     public async Task<KpiSnapshot> GetAsync()
     {
         var now = clock.GetUtcNow();
@@ -73,14 +57,14 @@ public sealed class KpiGrain(TimeProvider clock) : Grain, IKpiGrain
         var backlog = views.ToImmutableDictionary(v => v.System, v => new SystemBacklog(
             v.Queued + v.Running, v.OldestPlannedAt is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0, v.Succeeded, v.Failed,
             v.Running, v.Retried, v.Calls, v.BatchSizes));
-        var sorted = acceptance.Order().ToArray();
+        var orders = await GrainFactory.GetGrain<IOrderCountsGrain>(OrderStreams.Key).GetAsync();
         var cycles = refundCycles.Order().ToArray();
         var fresh = freshness.Order().ToArray();
-        return new KpiSnapshot(now, backlog, statuses.ToImmutableDictionary(), Percentile(sorted, 0.5), Percentile(sorted, 0.99),
+        return new KpiSnapshot(now, backlog, orders.ByStatus, orders.AcceptanceP50Ms, orders.AcceptanceP99Ms,
             refundsCompleted, Percentile(cycles, 0.5), Percentile(cycles, 0.99),
             [.. refundsWaiting.OrderBy(r => r.Value).Select(r => new RefundWaiting(r.Key, r.Value, Math.Max(0, (now - r.Value).TotalSeconds)))],
-            Percentile(fresh, 0.5), Percentile(fresh, 0.99));
+            Percentile(fresh, 0.5), Percentile(fresh, 0.99), orders.ByTenant, orders.AsOf, orders.StoredAt);
 
-        static double? Percentile(double[] sorted, double p) => sorted.Length == 0 ? null : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+        static double? Percentile(double[] sorted, double p) => OrderCountsProjection.Percentile(sorted, p);
     }
 }
