@@ -1,4 +1,4 @@
--- Which entities have unfinished outbound commands (see grains/Operations/OutboxIndex.cs): the
+-- Which entities have unfinished outbound commands (see grains/Outbox/OutboxIndex.cs): the
 -- durable pointer the outbox sweeper follows to wake an entity whose activation died with its queue.
 CREATE TABLE IF NOT EXISTS rs_outbox_owners
 (
