@@ -12,29 +12,12 @@ using RetailSync.Platform;
 
 namespace RetailSync.Orders;
 
-/// <summary>The order's own steps, sent to itself after a change is stored: off the caller's path, one at a time.</summary>
-[Alias("RetailSync.Orders.IOrderSteps")]
-public interface IOrderSteps : IGrainWithStringKey
-{
-    /// <summary>Reserves the order's SKUs; the ERP submission waits for it.</summary>
-    [Orleans.Concurrency.OneWay, Alias("ReserveStock")]
-    Task ReserveStockAsync();
-
-    /// <summary>Resolves the buyer to a golden customer; the ERP submission waits for it, briefly.</summary>
-    [Orleans.Concurrency.OneWay, Alias("ResolveBuyer")]
-    Task ResolveBuyerAsync();
-
-    /// <summary>Sends what is due (after an activation: planned commands, unpublished events, an exception to raise).</summary>
-    [Orleans.Concurrency.OneWay, Alias("Dispatch")]
-    Task DispatchAsync();
-}
-
 /// <summary>
 /// One order. The rules are <see cref="OrderDecider"/>'s; this grain does the I/O around them: it hands each input to
 /// the decider, raises what the decision raises, stores the new state (its planned commands and domain events with it)
 /// in one write, then sends: commands through the outbox, events on the order stream.
 /// </summary>
-public sealed class OrderGrain : Grain, IOrderGrain, IOrderSteps, ICommandOwner
+public sealed partial class OrderGrain : Grain, IOrderGrain, IOrderSteps, ICommandOwner
 {
     private readonly IPersistentState<OrderState> state;
     private readonly IOptions<OutboundOptions> options;
@@ -184,60 +167,6 @@ public sealed class OrderGrain : Grain, IOrderGrain, IOrderSteps, ICommandOwner
         return SendAsync(resend: false);
     }
 
-    /// <summary>The oversell guard: each SKU of the order is reserved against its available-to-sell.</summary>
-    public async Task ReserveStockAsync()
-    {
-        var results = new Dictionary<string, string>(StringComparer.Ordinal);
-        try
-        {
-            if (S.Stock == StockHold.Pending && S.Order is { } order)
-            {
-                foreach (var (sku, quantity) in OrderDecider.Reservations(order))
-                {
-                    results[sku] = await Sku(sku).ReserveAsync(Key, quantity);
-                }
-            }
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            OrderDecider.StockNotAnswered(S, ex.GetType().Name, clock.GetUtcNow());
-            outbox.RetrySoon();
-            return;
-        }
-        finally
-        {
-            reserving = false;
-        }
-
-        await ApplyAsync(OrderDecider.StockAnswered(S, Key, results, Rules, clock.GetUtcNow()));
-    }
-
-    /// <summary>Resolves the buyer to a golden customer (guest orders by their email).</summary>
-    public async Task ResolveBuyerAsync()
-    {
-        Resolution? resolution = null;
-        try
-        {
-            if (S.Buyer == BuyerState.Pending && S.Order is { } order && CustomerRecords.FromOrder(S.Shop!, order) is { } buyer)
-            {
-                resolution = await GrainFactory.GetGrain<IIdentityResolverGrain>(0).ResolveAsync(S.Tenant ?? S.Shop!, buyer);
-            }
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // Asked again shortly (and by the sweeper after a crash); the ERP submission does not wait past its bound.
-            OrderDecider.BuyerNotResolved(S, $"{ex.GetType().Name}: {ex.Message}", clock.GetUtcNow());
-            outbox.RetrySoon();
-            return;
-        }
-        finally
-        {
-            resolving = false;
-        }
-
-        await ApplyAsync(resolution is null ? OrderDecision.Nothing() : OrderDecider.BuyerResolved(S, resolution, clock.GetUtcNow()));
-    }
-
     public async Task RedactAsync(string reason)
     {
         if (S.GoldenCustomerId is { } golden && !S.Redacted)
@@ -383,5 +312,4 @@ public sealed class OrderGrain : Grain, IOrderGrain, IOrderSteps, ICommandOwner
         S.Unpublished = null;
     }
 
-    private ISkuGrain Sku(string sku) => GrainFactory.GetGrain<ISkuGrain>(EntityKeys.ForShop(S.Tenant ?? S.Shop!, sku));
 }
