@@ -18,18 +18,26 @@ namespace RetailSync.Customers;
 /// Changes go to the CRM (contact upserted by the golden id) and the ERP (customer number = golden id)
 /// through the per-system dispatchers, one version at a time per system, from an outbox in this state.
 /// </summary>
-public sealed class CustomerGrain(
-    [PersistentState("customer", StorageNames.State)] IPersistentState<CustomerState> state,
-    IOutboxIndex outboxIndex,
-    IOptions<IdentityOptions> options,
-    TimeProvider clock) : Grain, ICustomerGrain, ICommandOwner
+public sealed partial class CustomerGrain : Grain, ICustomerGrain, ICommandOwner
 {
     public const string GoldenIdField = "RetailSync_Golden_Id__c";
     /// <summary>The newest orders are listed; the order itself always knows its golden customer.</summary>
     private const int OrderLimit = 200;
 
-    private readonly HashSet<string> handed = new(StringComparer.Ordinal);
-    private bool indexed;
+    private readonly IPersistentState<CustomerState> state;
+    private readonly IOptions<IdentityOptions> options;
+    private readonly TimeProvider clock;
+    private readonly OutboxSender outbox;
+
+    public CustomerGrain(
+        [PersistentState("customer", StorageNames.State)] IPersistentState<CustomerState> state,
+        IOutboxIndex outboxIndex,
+        IOptions<IdentityOptions> options,
+        TimeProvider clock)
+    {
+        (this.state, this.options, this.clock) = (state, options, clock);
+        outbox = new OutboxSender(this, GrainFactory, outboxIndex, () => SendPendingAsync(resend: true));
+    }
 
     private CustomerState S => state.State;
 
@@ -45,7 +53,7 @@ public sealed class CustomerGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (S.Distribution.Values.Any(d => d.InFlight is { EndedAt: null }))
+        if (S.Outbox.AnyUnfinished)
         {
             this.AsReference<ICommandOwner>().ResumeAsync().Ignore();
         }
@@ -384,9 +392,9 @@ public sealed class CustomerGrain(
         await this.WriteOrForgetAsync(state);
         var (a, b) = string.CompareOrdinal(Id, otherGoldenId) < 0 ? (Id, otherGoldenId) : (otherGoldenId, Id);
         var payload = JsonSerializer.Serialize(new MergeCandidate(Tenant, a, b, rule));
-        await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RaiseAsync(new OpsException(CandidateId(Tenant, a, b), "identity", MergeCandidate.Operation,
+        await outbox.RaiseAsync(new OpsException(CandidateId(Tenant, a, b), "identity", MergeCandidate.Operation,
             payload, null, $"Possible duplicate customer: {rule}. Approve to merge {b} into {a}, or reject.", 0, null,
-            $"customer:{Tenant}/{a}", now, "Open", null, null, this.GetGrainId().ToString()));
+            $"customer:{Tenant}/{a}", now, "Open", null, null));
         return true;
     }
 
@@ -438,244 +446,4 @@ public sealed class CustomerGrain(
             S.Distribution.ToImmutableDictionary(d => d.Key, d => d.Value.Status), S.Redacted, [.. S.Journal.Timeline], S.MergedInto,
             [.. S.Candidates], S.Version));
     }
-
-    // ---- distribution to the CRM and the ERP -------------------------------------------------------
-
-    /// <summary>Plans the next version for each system with nothing in flight; stored with the change that caused it.</summary>
-    private void PlanDistribution()
-    {
-        if (!options.Value.Distribute || S.Redacted)
-        {
-            return;
-        }
-
-        foreach (var system in new[] { SystemNames.Crm, SystemNames.Erp })
-        {
-            var d = S.Distribution.TryGetValue(system, out var known) ? known : S.Distribution[system] = new CustomerDistribution();
-            if (d.InFlight is { EndedAt: null } || d.SentVersion >= S.Version || Payload(system) is not { } command)
-            {
-                continue;
-            }
-
-            if (command.Payload == d.LastPayload && d.Status == "Synced")
-            {
-                // Nothing this system is told changed (a field another system owns, the storefront profile): no call.
-                d.SentVersion = S.Version;
-                continue;
-            }
-
-            d.LastPayload = command.Payload;
-            d.SentVersion = S.Version;
-            d.Status = "Pending";
-            d.InFlight = new OutboxEntry { Key = $"customer:{system}:{Tenant}/{Id}:{S.Version}", Command = command, PlannedAt = clock.GetUtcNow() };
-        }
-    }
-
-    private OutboundCommand? Payload(string system)
-    {
-        var f = S.Fields;
-        string? Get(string name) => f.GetValueOrDefault(name)?.Value;
-        var address = AddressParts.Parse(Get(CustomerFields.BillingAddress));
-        if (S.MergedInto is { } survivor)
-        {
-            // The CRM learns where a merged-away contact went; the ERP keeps its customer for history (blocked by its own staff if wanted).
-            return system == SystemNames.Crm && S.Distribution.GetValueOrDefault(system)?.AckedVersion > 0
-                ? Command(system, "upsert", new CrmUpsert("Contact", GoldenIdField, new JsonObject { [GoldenIdField] = Id, ["RetailSync_Merged_Into__c"] = survivor }))
-                : null;
-        }
-
-        if (system == SystemNames.Crm)
-        {
-            return Command(system, "upsert", new CrmUpsert("Contact", GoldenIdField, new JsonObject
-            {
-                [GoldenIdField] = Id,
-                ["FirstName"] = Get(CustomerFields.FirstName),
-                ["LastName"] = Get(CustomerFields.LastName) ?? Get(CustomerFields.Email) ?? Id,
-                ["Email"] = Get(CustomerFields.Email),
-                ["Phone"] = Get(CustomerFields.Phone),
-                ["MailingStreet"] = address?.Line1,
-                ["MailingPostalCode"] = address?.PostalCode,
-                ["MailingCity"] = address?.City,
-                ["MailingCountry"] = address?.CountryCode,
-                ["Loyalty_Id__c"] = Get(CustomerFields.LoyaltyId),
-            }));
-        }
-
-        var name = string.Join(' ', new[] { Get(CustomerFields.FirstName), Get(CustomerFields.LastName) }.Where(n => !string.IsNullOrWhiteSpace(n)));
-        return Command(system, "customer", new ErpCustomer(Id, name.Length > 0 ? name : Get(CustomerFields.Email) ?? Id, Get(CustomerFields.Email),
-            Get(CustomerFields.Phone), address?.Line1, address?.City, address?.PostalCode, address?.CountryCode));
-    }
-
-    private OutboundCommand Command<T>(string system, string operation, T payload) =>
-        OutboundExecutor.Command(system, operation, payload, $"customer:{Tenant}/{Id}") with { ReplyTo = this.GetGrainId().ToString() };
-
-    /// <summary>
-    /// Sends what was just planned in a turn of its own, so a resolution never waits on a dispatcher (the
-    /// command is durable in this state already; the sweeper covers a crash before it is handed over).
-    /// </summary>
-    private void NudgeDistribution()
-    {
-        if (S.Distribution.Values.Any(d => d.InFlight is { EndedAt: null } e && !handed.Contains(e.Key)))
-        {
-            this.AsReference<ICommandOwner>().ResumeAsync().Ignore();
-        }
-    }
-
-    /// <summary>Hands planned commands to their dispatchers; a failure here is retried by the outbox sweeper.</summary>
-    private async Task SendPendingAsync(bool resend = false)
-    {
-        var pending = S.Distribution.Values.Select(d => d.InFlight).OfType<OutboxEntry>()
-            .Where(e => e.EndedAt is null && (resend || !handed.Contains(e.Key))).ToList();
-        if (pending.Count == 0)
-        {
-            return;
-        }
-
-        try
-        {
-            if (!indexed)
-            {
-                await outboxIndex.AddAsync(this.GetGrainId().ToString());
-                indexed = true;
-            }
-
-            foreach (var entry in pending)
-            {
-                await GrainFactory.GetGrain<IOutboundDispatcherGrain>(entry.Command.System).EnqueueAsync([new DispatchItem(entry.Key, entry.Command, entry.PlannedAt)]);
-                handed.Add(entry.Key);
-                entry.Sent = true;
-            }
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            S.Journal.Record(clock.GetUtcNow(), "identity:distribution", $"not sent yet ({ex.GetType().Name}); the outbox sweeper will resume it", null);
-        }
-    }
-
-    public async Task CommandEndedAsync(CommandView command)
-    {
-        var (system, d) = S.Distribution.FirstOrDefault(x => x.Value.InFlight?.Key == command.Key);
-        if (d?.InFlight is not { EndedAt: null } entry)
-        {
-            return;
-        }
-
-        var now = clock.GetUtcNow();
-        var succeeded = command.Status == CommandStatus.Succeeded;
-        entry.EndedAt = now;
-        entry.Succeeded = succeeded;
-        entry.Attempts += command.Attempts;
-        entry.Result = succeeded ? command.Result : command.LastError;
-        handed.Remove(entry.Key);
-        d.Status = succeeded ? "Synced" : "Failed";
-        d.Error = succeeded ? null : command.LastError;
-        d.ExternalId = command.ExternalId ?? d.ExternalId;
-        if (succeeded)
-        {
-            d.AckedVersion = long.Parse(entry.Key[(entry.Key.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
-        }
-
-        S.Journal.Record(now, $"{system}:{entry.Command.Operation}", succeeded ? $"version {d.AckedVersion}: {command.Result}" : $"failed: {command.LastError}", entry.Key);
-        if (succeeded && entry.ExceptionRaised)
-        {
-            entry.ExceptionRaised = false;
-            await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").ResolveAsync(entry.Key, $"succeeded on retry after {command.Attempts} attempt(s)");
-        }
-        else if (!succeeded)
-        {
-            entry.ExceptionRaised = true;
-            await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RaiseAsync(new OpsException(entry.Key, system, entry.Command.Operation,
-                entry.Command.Payload, command.VendorCode, command.LastError ?? "failed", command.Attempts, entry.Command.CorrelationId,
-                $"customer:{Tenant}/{Id}", now, "Open", null, null, this.GetGrainId().ToString()));
-        }
-
-        // A newer version waited for this one: it goes next (a failed one waits for the operator's retry).
-        var sentBefore = S.Distribution.Values.Sum(x => x.SentVersion);
-        if (succeeded)
-        {
-            PlanDistribution();
-        }
-
-        if (!succeeded || entry.ExceptionRaised || S.Distribution.Values.Sum(x => x.SentVersion) != sentBefore)
-        {
-            await this.WriteOrForgetAsync(state);
-        }
-
-        // A plain success is not stored on its own: it is stored with the next change, and if a crash loses it the
-        // same version is upserted again, which the CRM and the ERP take as a no-op (keyed by the golden id).
-        await SendPendingAsync();
-        if (S.Distribution.Values.All(x => x.InFlight is null or { EndedAt: not null }))
-        {
-            indexed = false;
-            outboxIndex.RemoveAsync(this.GetGrainId().ToString()).Ignore();
-        }
-    }
-
-    public Task CommandRetryingAsync(CommandView command)
-    {
-        if (S.Distribution.Values.FirstOrDefault(d => d.InFlight?.Key == command.Key) is { } d)
-        {
-            d.Status = "Retrying";
-            d.Error = command.LastError;
-        }
-
-        return Task.CompletedTask;
-    }
-
-    public Task ResumeAsync() => SendPendingAsync(resend: true);
-
-    public async Task<CommandView?> RetryCommandAsync(string key)
-    {
-        if (S.Distribution.Values.FirstOrDefault(d => d.InFlight?.Key == key) is not { InFlight: { } entry } d)
-        {
-            return null;
-        }
-
-        if (entry.EndedAt is not null && !entry.Succeeded)
-        {
-            entry.Reopen(clock.GetUtcNow());
-            handed.Remove(key);
-            d.Status = "Pending";
-            S.Journal.Record(clock.GetUtcNow(), "operator", $"retry of {key} requested", key);
-            await this.WriteOrForgetAsync(state);
-            await SendPendingAsync();
-        }
-
-        return new CommandView(entry.Key, entry.Command, entry.EndedAt is null ? CommandStatus.Pending : entry.Succeeded ? CommandStatus.Succeeded : CommandStatus.Failed,
-            entry.Attempts, entry.Result, null, null);
-    }
-}
-
-[GenerateSerializer, Alias("RetailSync.Customers.CustomerDistribution")]
-public sealed class CustomerDistribution
-{
-    [Id(0)] public long SentVersion { get; set; }
-    [Id(1)] public long AckedVersion { get; set; }
-    [Id(2)] public OutboxEntry? InFlight { get; set; }
-    [Id(3)] public string Status { get; set; } = "Pending";
-    [Id(4)] public string? Error { get; set; }
-    [Id(5)] public string? ExternalId { get; set; }
-
-    /// <summary>What the last planned command told the system; the same again is not sent.</summary>
-    [Id(6)] public string? LastPayload { get; set; }
-}
-
-[GenerateSerializer, Alias("RetailSync.Customers.CustomerState")]
-public sealed class CustomerState
-{
-    [Id(0)] public DateTimeOffset? CreatedAt { get; set; }
-    [Id(1)] public Dictionary<string, SourceRecord> Sources { get; set; } = new(StringComparer.Ordinal);
-    [Id(2)] public Dictionary<string, string> SourceRules { get; set; } = new(StringComparer.Ordinal);
-    [Id(3)] public Dictionary<string, GoldenField> Fields { get; set; } = new(StringComparer.Ordinal);
-    [Id(4)] public List<string> Keys { get; set; } = [];
-    [Id(5)] public List<string> Orders { get; set; } = [];
-    [Id(6)] public List<string> MergedFrom { get; set; } = [];
-    [Id(7)] public List<MergeRecord> History { get; set; } = [];
-    [Id(8)] public HashSet<string> NotSame { get; set; } = new(StringComparer.Ordinal);
-    [Id(9)] public HashSet<string> Candidates { get; set; } = new(StringComparer.Ordinal);
-    [Id(10)] public string? MergedInto { get; set; }
-    [Id(11)] public bool Redacted { get; set; }
-    [Id(12)] public long Version { get; set; }
-    [Id(13)] public Dictionary<string, CustomerDistribution> Distribution { get; set; } = new(StringComparer.Ordinal);
-    [Id(14)] public Journal Journal { get; set; } = new();
 }

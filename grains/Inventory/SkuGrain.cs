@@ -16,20 +16,30 @@ namespace RetailSync.Inventory;
 /// latest value (100 changes in that time make one write), with the value Shopify was last given as its
 /// compare value and an idempotency key, one write in flight at a time.
 /// </summary>
-public sealed class SkuGrain(
-    [PersistentState("sku", StorageNames.State)] IPersistentState<SkuState> state,
-    IOutboxIndex outboxIndex,
-    IOptions<InventoryOptions> options,
-    TimeProvider clock) : Grain, ISkuGrain, ICommandOwner
+public sealed class SkuGrain : Grain, ISkuGrain, ICommandOwner
 {
+    private readonly IPersistentState<SkuState> state;
+    private readonly IOptions<InventoryOptions> options;
+    private readonly TimeProvider clock;
+    private readonly OutboxSender outbox;
     private IGrainTimer? push;
     private DateTimeOffset pushDue;
+
+    public SkuGrain(
+        [PersistentState("sku", StorageNames.State)] IPersistentState<SkuState> state,
+        IOutboxIndex outboxIndex,
+        IOptions<InventoryOptions> options,
+        TimeProvider clock)
+    {
+        (this.state, this.options, this.clock) = (state, options, clock);
+        outbox = new OutboxSender(this, GrainFactory, outboxIndex, () => PushAsync(resend: true));
+    }
 
     private SkuState S => state.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (S.Outbox.Any(e => e.EndedAt is null) || Desired().Any())
+        if (S.Outbox.AnyUnfinished || Desired().Any())
         {
             SchedulePush(TimeSpan.Zero);
         }
@@ -229,7 +239,7 @@ public sealed class SkuGrain(
         var now = clock.GetUtcNow();
         S.Pushed.TryGetValue(key, out var last);
         if (S.RecentWrites.TryGetValue(key, out var recent) && recent.Contains(available)
-            || S.Outbox.Any(e => e.EndedAt is null && e.Key.StartsWith(CommandPrefix(key), StringComparison.Ordinal)))
+            || S.Outbox.Unfinished.Any(e => e.Key.StartsWith(CommandPrefix(key), StringComparison.Ordinal)))
         {
             // The echo of one of our recent writes (webhooks come late and out of order) or of one in flight.
             S.Echoes++;
@@ -321,18 +331,18 @@ public sealed class SkuGrain(
         {
             push?.Dispose();
             push = null;
-            await PushAsync();
+            await PushAsync(resend: false);
         }, new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan));
     }
 
-    private async Task PushAsync()
+    private async Task PushAsync(bool resend)
     {
         var now = clock.GetUtcNow();
         var planned = false;
         foreach (var (shop, item, location, available) in Desired().ToList())
         {
             var key = PushKey(shop, location);
-            if (S.Outbox.Any(e => e.EndedAt is null && e.Key.StartsWith(CommandPrefix(key), StringComparison.Ordinal)))
+            if (S.Outbox.Unfinished.Any(e => e.Key.StartsWith(CommandPrefix(key), StringComparison.Ordinal)))
             {
                 // One write in flight per shop and location; the latest value follows when it ends.
                 continue;
@@ -342,41 +352,34 @@ public sealed class SkuGrain(
             var commandKey = CommandPrefix(key) + S.Writes;
             var changeFrom = S.Pushed.TryGetValue(key, out var last) ? last.Available : (int?)null;
             var command = OutboundExecutor.Command("shopify", "inventorySet",
-                new ShopifyInventorySet(shop, item, location, available, changeFrom, $"{this.GetPrimaryKeyString()}:{commandKey}"), commandKey)
-                with { ReplyTo = this.GetGrainId().ToString() };
-            S.WritableOutbox.Add(new OutboxEntry { Key = commandKey, Command = command, PlannedAt = now });
+                new ShopifyInventorySet(shop, item, location, available, changeFrom, $"{this.GetPrimaryKeyString()}:{commandKey}"), commandKey);
+            S.Outbox.Plan(commandKey, command, now);
             // The ERP change this value shows, for the freshness KPI: the latest figure of the mapped location.
             S.WritableShowsErpChangeOf[commandKey] = options.Value.Locations.Where(l => l.Value == location && S.Locations.ContainsKey(l.Key))
                 .Select(l => S.Locations[l.Key].At).DefaultIfEmpty(now).Max();
             planned = true;
         }
 
-        var unsent = S.Outbox.Where(e => e.EndedAt is null && !e.Sent).ToList();
-        if (!planned && unsent.Count == 0)
+        if (planned)
         {
-            return;
+            // Listed, then stored, then handed: the sweeper finds writes a crash interrupted.
+            await outbox.ListAsync();
+            await SaveAsync();
         }
 
-        await outboxIndex.AddAsync(this.GetGrainId().ToString());
-        await SaveAsync();
-        foreach (var entry in unsent)
-        {
-            await GrainFactory.GetGrain<IOutboundDispatcherGrain>("shopify").EnqueueAsync([new DispatchItem(entry.Key, entry.Command, entry.PlannedAt)]);
-            entry.Sent = true;
-        }
+        await outbox.HandAsync(S.Outbox.Unfinished, resend);
     }
 
     public async Task CommandEndedAsync(CommandView command)
     {
-        if (S.Outbox.FirstOrDefault(e => e.Key == command.Key) is not { EndedAt: null } entry)
+        var now = clock.GetUtcNow();
+        if (S.Outbox.End(command, now) is not { } entry)
         {
             return;
         }
 
-        var now = clock.GetUtcNow();
-        entry.EndedAt = now;
-        entry.Succeeded = command.Status == CommandStatus.Succeeded;
-        entry.Result = entry.Succeeded ? command.Result : command.LastError;
+        // A failed write is not raised: the next write carries the value that is right now.
+        await outbox.SettleAsync(entry, command, this.GetPrimaryKeyString(), now, raise: false);
         S.Journal.Record(now, "shopify:inventorySet", entry.Succeeded ? $"done: {command.Result}" : $"failed: {command.LastError}", command.Key);
         if (entry.Succeeded)
         {
@@ -398,11 +401,11 @@ public sealed class SkuGrain(
 
         // Only the latest writes are worth keeping on record.
         S.ShowsErpChangeOfStored?.Remove(entry.Key);
-        S.WritableOutbox.RemoveAll(e => e.EndedAt is not null && e != entry);
+        S.Outbox.RemoveEnded(e => e != entry);
         await SaveAsync();
-        if (S.Outbox.All(e => e.EndedAt is not null))
+        if (!S.Outbox.AnyUnfinished)
         {
-            outboxIndex.RemoveAsync(this.GetGrainId().ToString()).Ignore();
+            outbox.Unlist(always: true);
         }
 
         SchedulePush(TimeSpan.Zero);
@@ -410,26 +413,17 @@ public sealed class SkuGrain(
 
     public Task CommandRetryingAsync(CommandView command) => Task.CompletedTask;
 
-    public Task ResumeAsync()
-    {
-        foreach (var entry in S.Outbox.Where(e => e.EndedAt is null))
-        {
-            entry.Sent = false;
-        }
-
-        SchedulePush(TimeSpan.Zero);
-        return Task.CompletedTask;
-    }
+    public Task ResumeAsync() => PushAsync(resend: true);
 
     public async Task<CommandView?> RetryCommandAsync(string key)
     {
-        if (S.Outbox.FirstOrDefault(e => e.Key == key) is not { } entry)
+        if (S.Outbox.Find(key) is not { } entry)
         {
             return null;
         }
 
         // A failed write is not replayed as it was: the next write carries the value that is right now.
-        S.WritableOutbox.Remove(entry);
+        S.Outbox.Remove(entry);
         await SaveAsync();
         SchedulePush(TimeSpan.Zero);
         return new CommandView(entry.Key, entry.Command, CommandStatus.Pending, entry.Attempts, entry.Result, null, null);
@@ -447,72 +441,5 @@ public sealed class SkuGrain(
             S.Locations.Values.Sum(l => l.OnHand) + S.PendingRestocks.Sum(r => r.Quantity), S.LastErpUpdateAt, [.. S.Journal.Timeline],
             S.ShopifyItems.ToImmutableDictionary(), [.. S.Pushed.Values], S.Writes, S.Echoes,
             [.. S.Reservations.Values.OrderBy(r => r.At)], [.. S.Backorders], AvailableToSell));
-    }
-}
-
-[GenerateSerializer, Alias("RetailSync.Inventory.SkuState")]
-public sealed class SkuState
-{
-    // Most SKUs only ever hold an ERP figure: the other collections are created on first use and dropped
-    // when empty again (an empty dictionary costs 80 bytes, with 100,000 active SKUs that is 40 MB). Read
-    // through the read-only views; change through the Writable... members.
-    [Id(0)] public Dictionary<string, LocationStock> Locations { get; set; } = new(StringComparer.Ordinal);
-    [Id(1)] public List<PendingRestock>? PendingRestocksStored { get; set; }
-    [Id(2)] public List<string>? RestocksSeenStored { get; set; }
-    [Id(3)] public DateTimeOffset? LastErpUpdateAt { get; set; }
-    [Id(4)] public Journal Journal { get; set; } = new();
-
-    /// <summary>Shop → Shopify inventory item of this SKU.</summary>
-    [Id(5)] public Dictionary<string, string>? ShopifyItemsStored { get; set; }
-
-    /// <summary>"{shop}|{location}" → what Shopify was last given (the compare value of the next write).</summary>
-    [Id(6)] public Dictionary<string, ShopifyPush>? PushedStored { get; set; }
-
-    [Id(7)] public List<OutboxEntry>? OutboxStored { get; set; }
-    [Id(8)] public int Writes { get; set; }
-
-    /// <summary>Levels Shopify reported that were our own writes coming back (not stored per event: only counted).</summary>
-    [Id(9)] public int Echoes { get; set; }
-
-    /// <summary>"{shop}|{location}" → the last values we wrote there, to recognise their webhooks when they come back.</summary>
-    [Id(10)] public Dictionary<string, List<int>>? RecentWritesStored { get; set; }
-
-    /// <summary>Pending write → when the ERP made the change it shows (inventory freshness).</summary>
-    [Id(11)] public Dictionary<string, DateTimeOffset>? ShowsErpChangeOfStored { get; set; }
-
-    /// <summary>Order key → its open reservation of this SKU.</summary>
-    [Id(12)] public Dictionary<string, StockReservation>? ReservationsStored { get; set; }
-
-    /// <summary>Orders waiting for stock, first come first served.</summary>
-    [Id(13)] public List<StockReservation>? BackordersStored { get; set; }
-
-    public IReadOnlyList<PendingRestock> PendingRestocks => PendingRestocksStored ?? [];
-    public IReadOnlyList<string> RestocksSeen => RestocksSeenStored ?? [];
-    public IReadOnlyDictionary<string, string> ShopifyItems => (IReadOnlyDictionary<string, string>?)ShopifyItemsStored ?? ImmutableDictionary<string, string>.Empty;
-    public IReadOnlyDictionary<string, ShopifyPush> Pushed => (IReadOnlyDictionary<string, ShopifyPush>?)PushedStored ?? ImmutableDictionary<string, ShopifyPush>.Empty;
-    public IReadOnlyList<OutboxEntry> Outbox => OutboxStored ?? [];
-    public IReadOnlyDictionary<string, List<int>> RecentWrites => (IReadOnlyDictionary<string, List<int>>?)RecentWritesStored ?? ImmutableDictionary<string, List<int>>.Empty;
-    public IReadOnlyDictionary<string, DateTimeOffset> ShowsErpChangeOf => (IReadOnlyDictionary<string, DateTimeOffset>?)ShowsErpChangeOfStored ?? ImmutableDictionary<string, DateTimeOffset>.Empty;
-    public IReadOnlyDictionary<string, StockReservation> Reservations => (IReadOnlyDictionary<string, StockReservation>?)ReservationsStored ?? ImmutableDictionary<string, StockReservation>.Empty;
-    public IReadOnlyList<StockReservation> Backorders => BackordersStored ?? [];
-
-    public List<PendingRestock> WritablePendingRestocks => PendingRestocksStored ??= [];
-    public List<string> WritableRestocksSeen => RestocksSeenStored ??= [];
-    public Dictionary<string, string> WritableShopifyItems => ShopifyItemsStored ??= new(StringComparer.Ordinal);
-    public Dictionary<string, ShopifyPush> WritablePushed => PushedStored ??= new(StringComparer.Ordinal);
-    public List<OutboxEntry> WritableOutbox => OutboxStored ??= [];
-    public Dictionary<string, List<int>> WritableRecentWrites => RecentWritesStored ??= new(StringComparer.Ordinal);
-    public Dictionary<string, DateTimeOffset> WritableShowsErpChangeOf => ShowsErpChangeOfStored ??= new(StringComparer.Ordinal);
-    public Dictionary<string, StockReservation> WritableReservations => ReservationsStored ??= new(StringComparer.Ordinal);
-    public List<StockReservation> WritableBackorders => BackordersStored ??= [];
-
-    /// <summary>Drops the collections that are empty again (a dictionary keeps its grown arrays when emptied).</summary>
-    public void Trim()
-    {
-        if (PendingRestocksStored is { Count: 0 }) PendingRestocksStored = null;
-        if (OutboxStored is { Count: 0 }) OutboxStored = null;
-        if (ShowsErpChangeOfStored is { Count: 0 }) ShowsErpChangeOfStored = null;
-        if (ReservationsStored is { Count: 0 }) ReservationsStored = null;
-        if (BackordersStored is { Count: 0 }) BackordersStored = null;
     }
 }

@@ -66,7 +66,14 @@ public sealed class CommandOutbox
         return entry;
     }
 
-    public void Remove(OutboxEntry entry) => EntriesStored?.Remove(entry);
+    public void Remove(OutboxEntry entry)
+    {
+        EntriesStored?.Remove(entry);
+        if (EntriesStored is { Count: 0 })
+        {
+            EntriesStored = null;
+        }
+    }
 
     /// <summary>Drops ended entries the predicate selects (their outcome is on the timeline already).</summary>
     public void RemoveEnded(Func<OutboxEntry, bool> which)
