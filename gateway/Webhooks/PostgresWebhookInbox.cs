@@ -7,6 +7,7 @@ using NpgsqlTypes;
 using RetailSync.Intake;
 using RetailSync.Platform;
 using RetailSync.Shopify;
+using RetailSync.Storage;
 
 namespace RetailSync.Gateway.Webhooks;
 

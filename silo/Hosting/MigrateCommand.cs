@@ -1,5 +1,6 @@
 using RetailSync.Gateway.Configuration;
 using RetailSync.Silo.Storage;
+using RetailSync.Storage;
 
 namespace RetailSync.Silo.Hosting;
 

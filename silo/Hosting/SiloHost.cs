@@ -6,6 +6,7 @@ using RetailSync.Gateway.Health;
 using RetailSync.Gateway.Hosting;
 using RetailSync.Sandbox;
 using RetailSync.Silo.Storage;
+using RetailSync.Storage;
 
 namespace RetailSync.Silo.Hosting;
 

@@ -4,6 +4,7 @@ using NpgsqlTypes;
 using RetailSync.Operations;
 using RetailSync.Outbox;
 using RetailSync.Platform;
+using RetailSync.Storage;
 
 namespace RetailSync.Silo.Storage;
 

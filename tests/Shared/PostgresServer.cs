@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Npgsql;
 using RetailSync.Silo.Storage;
+using RetailSync.Storage;
 
 namespace RetailSync.Testing;
 

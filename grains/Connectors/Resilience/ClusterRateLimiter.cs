@@ -9,7 +9,7 @@ namespace RetailSync.Connectors.Resilience;
 /// tells the budget when the answer came, after which the request stops counting a second later.
 /// </summary>
 /// <param name="perSecond">The vendor's limit.</param>
-/// <param name="headroom">The share of it we pace at, see <see cref="RatePlan.For"/>.</param>
+/// <param name="headroom">The share of it we pace at, see <see cref="RatePlans.For"/>.</param>
 public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func<double> perSecond, Func<double> headroom, TimeProvider clock) : RateLimiter
 {
     public override TimeSpan? IdleDuration => null;
@@ -27,7 +27,7 @@ public sealed class ClusterRateLimiter(IGrainFactory grains, string system, Func
             return Unlimited.Instance;
         }
 
-        var plan = RatePlan.For(limit, headroom());
+        var plan = RatePlans.For(limit, headroom());
         var budget = grains.GetGrain<IRateBudgetGrain>(system);
         while (true)
         {

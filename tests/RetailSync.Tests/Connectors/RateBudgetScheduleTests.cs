@@ -14,21 +14,21 @@ public sealed class RateBudgetScheduleTests(ITestOutputHelper output)
     [Fact]
     public void the_plan_caps_at_the_limit_and_paces_at_the_headroom()
     {
-        var plan = RatePlan.For(50, 0.97);
+        var plan = RatePlans.For(50, 0.97);
         Assert.Equal(50, plan.Cap);
         Assert.Equal(1 / 48.5, plan.Pace.TotalSeconds, 6);
         Assert.Equal(TimeSpan.FromMilliseconds(16), plan.Spacing);
         Assert.Equal(TimeSpan.FromTicks(2 * plan.Pace.Ticks), plan.Lookahead);
         Assert.Equal(0, plan.Burst);
         // A headroom above 1 paces at the limit, never faster.
-        Assert.Equal(1 / 50.0, RatePlan.For(50, 1.2).Pace.TotalSeconds, 6);
+        Assert.Equal(1 / 50.0, RatePlans.For(50, 1.2).Pace.TotalSeconds, 6);
         // Of the requests the headroom leaves unused, half less one may go at once after a quiet spell.
-        Assert.Equal(1, RatePlan.For(50, 0.9).Burst);
-        Assert.Equal(49, RatePlan.For(1000, 0.9).Burst);
+        Assert.Equal(1, RatePlans.For(50, 0.9).Burst);
+        Assert.Equal(49, RatePlans.For(1000, 0.9).Burst);
         // Whole requests: a limit of 2.5 a second allows 2 in any second; below 2 a second, plain pacing.
-        Assert.Equal(2, RatePlan.For(2.5, 1).Cap);
-        Assert.Equal(1, RatePlan.For(0.5, 0.9).Cap);
-        Assert.Equal(TimeSpan.FromSeconds(1 / 0.45), RatePlan.For(0.5, 0.9).Pace);
+        Assert.Equal(2, RatePlans.For(2.5, 1).Cap);
+        Assert.Equal(1, RatePlans.For(0.5, 0.9).Cap);
+        Assert.Equal(TimeSpan.FromSeconds(1 / 0.45), RatePlans.For(0.5, 0.9).Pace);
     }
 
     [Fact]
@@ -36,7 +36,7 @@ public sealed class RateBudgetScheduleTests(ITestOutputHelper output)
     {
         var clock = new FakeTimeProvider(Start);
         var budget = new RateBudgetGrain(clock);
-        var plan = RatePlan.For(10, 0.9);
+        var plan = RatePlans.For(10, 0.9);
 
         // 9 a second: 111 ms apart, reserved at most two paces (222 ms) ahead.
         var waits = new List<int>();
@@ -66,7 +66,7 @@ public sealed class RateBudgetScheduleTests(ITestOutputHelper output)
         var clock = new FakeTimeProvider(Start);
         var budget = new RateBudgetGrain(clock);
         // 900 a second, 49 requests ahead of the pace allowed: a lone order's calls never wait for each other.
-        var plan = RatePlan.For(1000, 0.9);
+        var plan = RatePlans.For(1000, 0.9);
         for (var i = 0; i < 50; i++)
         {
             Assert.Equal(TimeSpan.Zero, (await budget.ReserveSlotAsync(1, plan)).Wait);
@@ -81,7 +81,7 @@ public sealed class RateBudgetScheduleTests(ITestOutputHelper output)
         var clock = new FakeTimeProvider(Start);
         var budget = new RateBudgetGrain(clock);
         // At most two in any second, paced 500 ms apart.
-        var plan = RatePlan.For(2, 1);
+        var plan = RatePlans.For(2, 1);
         var first = await budget.ReserveSlotAsync(1, plan);
         var second = await budget.ReserveSlotAsync(1, plan);
         Assert.Equal([0, 500], new[] { Ms(first), Ms(second) });
@@ -101,7 +101,7 @@ public sealed class RateBudgetScheduleTests(ITestOutputHelper output)
     public async Task a_stall_of_queueing_senders_is_made_up_by_going_faster_than_the_pace_and_idle_time_is_not()
     {
         // 9 a second, 111 ms apart; catch-up spacing 80 ms.
-        var plan = RatePlan.For(10, 0.9);
+        var plan = RatePlans.For(10, 0.9);
         var clock = new FakeTimeProvider(Start);
         var budget = new RateBudgetGrain(clock);
         // Three senders queue (slots at 0, 111 and 222 ms), then all stall (a pause) until 400 ms: the slot at
@@ -140,7 +140,7 @@ public sealed class RateBudgetScheduleTests(ITestOutputHelper output)
     {
         var clock = new FakeTimeProvider(Start);
         var budget = new RateBudgetGrain(clock);
-        var plan = RatePlan.For(limit, headroom);
+        var plan = RatePlans.For(limit, headroom);
         var random = new Random(11);
         var events = new PriorityQueue<Func<Task>, long>();
         var arrivals = new List<long>();

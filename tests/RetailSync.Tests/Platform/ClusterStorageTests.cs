@@ -4,6 +4,7 @@ using Orleans.TestingHost;
 using RetailSync.Platform;
 using RetailSync.Silo.Storage;
 using RetailSync.Tests.Infrastructure;
+using RetailSync.Storage;
 
 namespace RetailSync.Tests.Platform;
 

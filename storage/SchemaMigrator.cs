@@ -1,7 +1,7 @@
 using System.Reflection;
 using Npgsql;
 
-namespace RetailSync.Silo.Storage;
+namespace RetailSync.Storage;
 
 /// <summary>
 /// Applies RetailSync's PostgreSQL schema (Orleans provider tables and queries). Each script is
@@ -59,7 +59,7 @@ public static class SchemaMigrator
     private static List<(string, string)> LoadScripts()
     {
         var assembly = typeof(SchemaMigrator).Assembly;
-        const string prefix = "RetailSync.Silo.Storage.Sql.";
+        const string prefix = "RetailSync.Storage.Sql.";
         return assembly.GetManifestResourceNames()
             .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)

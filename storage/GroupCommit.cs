@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace RetailSync.Platform;
+namespace RetailSync.Storage;
 
 /// <summary>
 /// Group commit: each write takes whatever arrived while the previous one ran (up to a limit), so callers
