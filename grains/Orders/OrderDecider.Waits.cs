@@ -65,6 +65,11 @@ public static partial class OrderDecider
             {
                 Fire(s, orderKey, OrderTrigger.StockReserved, $"stock reserved for {string.Join(", ", reserved)}: submitting to the ERP", now);
             }
+            else if (waited)
+            {
+                // Held for operations, and the stock came before they decided: their exception is answered.
+                decision.Resolve.Add((OversellKey(s), $"stock reserved for {string.Join(", ", reserved)}: submitted to the ERP"));
+            }
 
             return decision;
         }

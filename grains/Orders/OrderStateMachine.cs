@@ -64,7 +64,9 @@ public static class OrderStateMachine
             t[(from, OrderTrigger.ShippedFully)] = OrderStatus.Fulfilled;
         }
 
-        foreach (var from in new[] { OrderStatus.Received, OrderStatus.SubmittedToErp, OrderStatus.Accepted, OrderStatus.Backordered, OrderStatus.OnHold, OrderStatus.Rejected })
+        // Not from Received: an order leaves it in the decision that creates it (a first payload that is
+        // cancelled already is submitted, then cancelled).
+        foreach (var from in new[] { OrderStatus.SubmittedToErp, OrderStatus.Accepted, OrderStatus.Backordered, OrderStatus.OnHold, OrderStatus.Rejected })
         {
             t[(from, OrderTrigger.Cancel)] = OrderStatus.Cancelled;
         }

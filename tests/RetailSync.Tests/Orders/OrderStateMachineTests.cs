@@ -25,7 +25,6 @@ public sealed class OrderStateMachineTests
         (OrderStatus.Backordered, OrderTrigger.ShippedFully, OrderStatus.Fulfilled),
         (OrderStatus.PartiallyFulfilled, OrderTrigger.ShippedPartially, OrderStatus.PartiallyFulfilled),
         (OrderStatus.PartiallyFulfilled, OrderTrigger.ShippedFully, OrderStatus.Fulfilled),
-        (OrderStatus.Received, OrderTrigger.Cancel, OrderStatus.Cancelled),
         (OrderStatus.SubmittedToErp, OrderTrigger.Cancel, OrderStatus.Cancelled),
         (OrderStatus.Accepted, OrderTrigger.Cancel, OrderStatus.Cancelled),
         (OrderStatus.Backordered, OrderTrigger.Cancel, OrderStatus.Cancelled),
