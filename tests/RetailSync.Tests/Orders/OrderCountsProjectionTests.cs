@@ -36,6 +36,21 @@ public sealed class OrderCountsProjectionTests
 
     private static Dictionary<string, long> ByStatus(OrderCountsState s) => OrderCountsProjection.Counts(s).ByStatus.ToDictionary();
 
+    /// <summary>An order event the projection has no rule for.</summary>
+    private sealed record Noted(string Order, string Tenant, DateTimeOffset At) : OrderEvent(Order, Tenant, At);
+
+    [Fact]
+    public void an_event_the_projection_does_not_know_changes_nothing()
+    {
+        var s = Project(AcceptedOrder());
+        var applied = s.EventsApplied;
+
+        Assert.False(OrderCountsProjection.Apply(s, new Noted("shop/1", "t1", T0.AddHours(1))));
+
+        Assert.Equal(applied, s.EventsApplied);
+        Assert.Equal(T0.AddSeconds(2), s.AsOf);
+    }
+
     [Fact]
     public void one_order_received_submitted_and_accepted_counts_once_as_accepted()
     {

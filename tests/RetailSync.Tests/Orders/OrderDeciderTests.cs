@@ -12,7 +12,7 @@ namespace RetailSync.Tests.Orders;
 /// The order's rules without a cluster: <see cref="OrderDecider"/> driven with the inputs the grain hands it, in the
 /// order it hands them, at plain times. Every legal transition is reached through real inputs, not through the table.
 /// </summary>
-public sealed class OrderDeciderTests
+public sealed partial class OrderDeciderTests
 {
     private const string Submit = OrderDecider.SubmitOrder;
 
@@ -79,11 +79,10 @@ public sealed class OrderDeciderTests
     };
 
     /// <summary>
-    /// Legal transitions no input can fire. Received → Cancelled: the payload that creates an order also moves it to
-    /// SubmittedToErp in the same decision (a cancelled first payload is cancelled from there, see
-    /// <see cref="a_first_payload_that_is_cancelled_already_goes_through_submitted_to_cancelled"/>), so no order waits in Received.
+    /// Legal transitions no input can fire: none, since the table lost Received → Cancelled (the payload that creates an
+    /// order moves it to SubmittedToErp in the same decision, see
+    /// <see cref="a_first_payload_that_is_cancelled_already_goes_through_submitted_to_cancelled"/>).
     /// </summary>
-    // Transitions of the table no input can fire; empty while every transition has its scenario.
     private static readonly HashSet<(OrderStatus, OrderTrigger)> Unreachable = [];
 
     private static OrderHarness Received()
