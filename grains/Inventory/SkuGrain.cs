@@ -21,7 +21,8 @@ public sealed class SkuGrain : Grain, ISkuGrain, ICommandOwner
     private readonly IPersistentState<SkuState> state;
     private readonly IOptions<InventoryOptions> options;
     private readonly TimeProvider clock;
-    private readonly OutboxSender outbox;
+    private readonly IOutboxIndex outboxIndex;
+    private OutboxSender? sender;
     private IGrainTimer? push;
     private DateTimeOffset pushDue;
 
@@ -31,9 +32,11 @@ public sealed class SkuGrain : Grain, ISkuGrain, ICommandOwner
         IOptions<InventoryOptions> options,
         TimeProvider clock)
     {
-        (this.state, this.options, this.clock) = (state, options, clock);
-        outbox = new OutboxSender(this, GrainFactory, outboxIndex, () => PushAsync(resend: true));
+        (this.state, this.options, this.clock, this.outboxIndex) = (state, options, clock, outboxIndex);
     }
+
+    // Made on first use: most SKU activations only hold an ERP figure and never write to Shopify.
+    private OutboxSender Sender => sender ??= new OutboxSender(this, GrainFactory, outboxIndex, () => PushAsync(resend: true));
 
     private SkuState S => state.State;
 
@@ -363,11 +366,11 @@ public sealed class SkuGrain : Grain, ISkuGrain, ICommandOwner
         if (planned)
         {
             // Listed, then stored, then handed: the sweeper finds writes a crash interrupted.
-            await outbox.ListAsync();
+            await Sender.ListAsync();
             await SaveAsync();
         }
 
-        await outbox.HandAsync(S.Outbox.Unfinished, resend);
+        await Sender.HandAsync(S.Outbox.Unfinished, resend);
     }
 
     public async Task CommandEndedAsync(CommandView command)
@@ -379,7 +382,7 @@ public sealed class SkuGrain : Grain, ISkuGrain, ICommandOwner
         }
 
         // A failed write is not raised: the next write carries the value that is right now.
-        await outbox.SettleAsync(entry, command, this.GetPrimaryKeyString(), now, raise: false);
+        await Sender.SettleAsync(entry, command, this.GetPrimaryKeyString(), now, raise: false);
         S.Journal.Record(now, "shopify:inventorySet", entry.Succeeded ? $"done: {command.Result}" : $"failed: {command.LastError}", command.Key);
         if (entry.Succeeded)
         {
@@ -405,7 +408,7 @@ public sealed class SkuGrain : Grain, ISkuGrain, ICommandOwner
         await SaveAsync();
         if (!S.Outbox.AnyUnfinished)
         {
-            outbox.Unlist(always: true);
+            Sender.Unlist(always: true);
         }
 
         SchedulePush(TimeSpan.Zero);

@@ -25,7 +25,6 @@ public sealed partial class OrderGrain : Grain, IOrderGrain, IOrderSteps, IComma
     private readonly TimeProvider clock;
     private readonly OutboxSender outbox;
     private IGrainTimer? wakeTimer;
-    private IAsyncStream<OrderEvent>? events;
 
     /// <summary>Steps asked of this activation and not answered yet (asking twice would only cost a call).</summary>
     private bool resolving, reserving;
@@ -303,11 +302,8 @@ public sealed partial class OrderGrain : Grain, IOrderGrain, IOrderSteps, IComma
             return;
         }
 
-        events ??= this.GetStreamProvider(StorageNames.Events).GetStream<OrderEvent>(StreamId.Create(OrderStreams.Namespace, OrderStreams.Key));
-        foreach (var e in pending)
-        {
-            await events.OnNextAsync(e);
-        }
+        // One batch per change, through the silo's publisher (see OrderEventPublisherGrain for why not from here).
+        await GrainFactory.GetGrain<IOrderEventPublisher>(0).PublishAsync(new([.. pending]));
 
         S.Unpublished = null;
     }

@@ -12,7 +12,8 @@ public sealed class OutboxSender(Grain owner, IGrainFactory grains, IOutboxIndex
 {
     private static readonly TimeSpan HandRetry = TimeSpan.FromSeconds(2);
 
-    private readonly HashSet<string> handed = new(StringComparer.Ordinal);
+    // Created on the first hand-over: most activations of SKUs and customers never send anything.
+    private HashSet<string>? handed;
     private bool listed;
     private IGrainTimer? retry;
 
@@ -43,7 +44,7 @@ public sealed class OutboxSender(Grain owner, IGrainFactory grains, IOutboxIndex
         }
     }
 
-    public bool WasHanded(OutboxEntry entry) => handed.Contains(entry.Key);
+    public bool WasHanded(OutboxEntry entry) => handed?.Contains(entry.Key) == true;
 
     /// <summary>
     /// Hands the given unfinished commands to their dispatchers (those handed by this activation already only on a
@@ -52,7 +53,7 @@ public sealed class OutboxSender(Grain owner, IGrainFactory grains, IOutboxIndex
     /// </summary>
     public async Task<bool> HandAsync(IEnumerable<OutboxEntry> entries, bool resend)
     {
-        var due = entries.Where(e => e.EndedAt is null && (resend || !handed.Contains(e.Key))).ToList();
+        var due = entries.Where(e => e.EndedAt is null && (resend || handed?.Contains(e.Key) != true)).ToList();
         if (due.Count == 0)
         {
             return true;
@@ -65,7 +66,7 @@ public sealed class OutboxSender(Grain owner, IGrainFactory grains, IOutboxIndex
             {
                 await grains.GetGrain<IOutboundDispatcherGrain>(entry.Command.System)
                     .EnqueueAsync([new DispatchItem(entry.Key, entry.Command with { ReplyTo = OwnerId }, entry.PlannedAt)]);
-                handed.Add(entry.Key);
+                (handed ??= new(StringComparer.Ordinal)).Add(entry.Key);
                 entry.Sent = true;
             }
 
@@ -92,7 +93,7 @@ public sealed class OutboxSender(Grain owner, IGrainFactory grains, IOutboxIndex
     }
 
     /// <summary>An entry ended or was reopened: the next hand-over sends it again if it is unfinished.</summary>
-    public void Forget(OutboxEntry entry) => handed.Remove(entry.Key);
+    public void Forget(OutboxEntry entry) => handed?.Remove(entry.Key);
 
     /// <summary>
     /// After <see cref="CommandOutbox.End"/>: a failure goes to the exception queue (with the owner, so its retry
@@ -100,7 +101,7 @@ public sealed class OutboxSender(Grain owner, IGrainFactory grains, IOutboxIndex
     /// </summary>
     public async Task SettleAsync(OutboxEntry entry, CommandView outcome, string ownerKey, DateTimeOffset now, bool raise = true)
     {
-        handed.Remove(entry.Key);
+        handed?.Remove(entry.Key);
         if (!entry.Succeeded && raise)
         {
             entry.ExceptionRaised = true;

@@ -18,7 +18,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.AddMemoryGrainStorage(StorageNames.State);
             silo.AddMemoryGrainStorage(StorageNames.PubSub);
             silo.UseInMemoryReminderService();
-            silo.AddMemoryStreams(StorageNames.Events);
+            RetailSync.Silo.Hosting.OrleansSiloConfiguration.AddEventStreams(silo);
             silo.Services.AddSingleton<RetailSync.Outbox.IOutboxIndex, RetailSync.Outbox.GrainOutboxIndex>();
         });
         builder.ConfigureClient(client => client.AddMemoryStreams(StorageNames.Events));
