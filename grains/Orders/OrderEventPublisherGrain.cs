@@ -15,7 +15,7 @@ public interface IOrderEventPublisher : IGrainWithIntegerKey
 
 /// <summary>
 /// Publishing from an order grain itself would give every order activation a stream directory of its own (Orleans
-/// keeps one per activation that touches a stream): more than a kilobyte per active order. Here a few stateless
+/// keeps one per activation that touches a stream): about a kilobyte per active order. Here a few stateless
 /// activations per silo hold one each.
 /// </summary>
 [StatelessWorker]

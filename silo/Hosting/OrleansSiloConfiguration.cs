@@ -35,7 +35,7 @@ public static class OrleansSiloConfiguration
     /// <summary>Starts the cluster's outbox sweeper (idempotent: every silo asks, one grain answers).</summary>
     /// <summary>
     /// The domain events' stream. Memory streams keep delivered events in their cache for rewinding (5 minutes by
-    /// default, which a memory benchmark of 100,000 orders counted in every order's share); nothing here rewinds, so an event stays only as long
+    /// default); nothing here rewinds, so an event stays only as long
     /// as its delivery may take.
     /// </summary>
     public static void AddEventStreams(ISiloBuilder silo) =>
@@ -46,8 +46,8 @@ public static class OrleansSiloConfiguration
                 c.DataMinTimeInCache = TimeSpan.FromSeconds(1);
                 c.DataMaxAgeInCache = TimeSpan.FromSeconds(5);
             }));
-            // Every order event is on one stream, so one queue: each 100 ms pull takes up to this many, enough for
-            // thousands of orders a second (a small pull let a burst of orders wait in the queue's memory).
+            // Every order event is on one stream, so on one queue: each pull (every 100 ms) takes up to this many
+            // records, thousands of orders' changes a second.
             streams.ConfigureCache(cache => cache.Configure(c => c.MaxAddCount = 1000));
         });
 
