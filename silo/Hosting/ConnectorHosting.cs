@@ -16,10 +16,26 @@ public static class ConnectorHosting
     {
         builder.Services.AddRetailSyncConnectors();
         builder.Services.AddSingleton<OutboundExecutor>();
-        builder.Services.AddOptions<OutboundOptions>().BindConfiguration(OutboundOptions.Section);
-        builder.Services.AddOptions<RetailSync.Refunds.RefundOptions>().BindConfiguration(RetailSync.Refunds.RefundOptions.Section);
+        // Checked when the host starts: a setting that makes no sense stops the process with its name, rather
+        // than surfacing as odd behaviour (an oversell mode spelled "exception" would silently backorder).
+        builder.Services.AddOptions<OutboundOptions>().BindConfiguration(OutboundOptions.Section)
+            .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.MaxDelay >= o.RetryBaseDelay,
+                $"{OutboundOptions.Section}: RetryBaseDelay must be positive and MaxDelay at least RetryBaseDelay.")
+            .Validate(o => o.MaxAttempts >= 1 && o.Concurrency >= 1 && o.BatchSize >= 1 && o.BatchSizes.Values.All(v => v >= 1),
+                $"{OutboundOptions.Section}: MaxAttempts, Concurrency, BatchSize and every BatchSizes value must be at least 1.")
+            .Validate(o => o.CrmContextWait >= TimeSpan.Zero && o.SweepPeriod > TimeSpan.Zero && o.SweepAge > TimeSpan.Zero,
+                $"{OutboundOptions.Section}: CrmContextWait must not be negative; SweepPeriod and SweepAge must be positive.")
+            .ValidateOnStart();
+        builder.Services.AddOptions<RetailSync.Refunds.RefundOptions>().BindConfiguration(RetailSync.Refunds.RefundOptions.Section)
+            .Validate(o => o.Deadline > TimeSpan.Zero, $"{RetailSync.Refunds.RefundOptions.Section}: Deadline must be positive.")
+            .ValidateOnStart();
         builder.Services.AddOptions<RetailSync.Customers.IdentityOptions>().BindConfiguration(RetailSync.Customers.IdentityOptions.Section);
-        builder.Services.AddOptions<RetailSync.Inventory.InventoryOptions>().BindConfiguration(RetailSync.Inventory.InventoryOptions.Section);
+        builder.Services.AddOptions<RetailSync.Inventory.InventoryOptions>().BindConfiguration(RetailSync.Inventory.InventoryOptions.Section)
+            .Validate(o => o.Oversell is RetailSync.Inventory.OversellActions.Backorder or RetailSync.Inventory.OversellActions.Exception,
+                $"{RetailSync.Inventory.InventoryOptions.Section}: Oversell must be {RetailSync.Inventory.OversellActions.Backorder} or {RetailSync.Inventory.OversellActions.Exception} (as written).")
+            .Validate(o => o.PushDelay >= TimeSpan.Zero && o.AllocationGrace >= TimeSpan.Zero && o.PollPeriod >= TimeSpan.Zero && o.DriftCheckPeriod >= TimeSpan.Zero,
+                $"{RetailSync.Inventory.InventoryOptions.Section}: PushDelay, AllocationGrace, PollPeriod and DriftCheckPeriod must not be negative.")
+            .ValidateOnStart();
         if (sandbox)
         {
             // The sandbox ERP counts stock at MAIN; the sandbox shop has one location, 1.
