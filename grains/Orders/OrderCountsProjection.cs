@@ -16,16 +16,14 @@ public sealed class OrderCountsState
     [Id(4)] public DateTimeOffset? StoredAt { get; set; }
 }
 
-[GenerateSerializer, Alias("RetailSync.Orders.OrderMark")]
-public sealed class OrderMark
-{
-    [Id(0)] public string Tenant { get; set; } = "";
-    [Id(1)] public OrderStatus Status { get; set; }
-    [Id(2)] public int Sequence { get; set; }
-
-    /// <summary>The order's acceptance latency is among the samples (counted once, whatever is delivered twice).</summary>
-    [Id(3)] public bool AcceptanceCounted { get; set; }
-}
+/// <summary>One order as the projection knows it: a value in the projection's dictionary, not an object per order.</summary>
+/// <param name="AcceptanceCounted">The order's acceptance latency is among the samples (counted once, whatever is delivered twice).</param>
+[GenerateSerializer, Immutable, Alias("RetailSync.Orders.OrderMark")]
+public readonly record struct OrderMark(
+    [property: Id(0)] string Tenant,
+    [property: Id(1)] OrderStatus Status,
+    [property: Id(2)] int Sequence,
+    [property: Id(3)] bool AcceptanceCounted);
 
 /// <summary>
 /// The rules of the orders-by-status projection, with no I/O. Events may come twice (an order publishes again what a
@@ -66,29 +64,27 @@ public static class OrderCountsProjection
                 return false;
             }
 
-            mark.Status = c.To;
-            mark.Sequence = c.Sequence;
+            s.Orders[c.Order] = mark with { Status = c.To, Sequence = c.Sequence };
             return true;
         }
 
-        s.Orders[c.Order] = new OrderMark { Tenant = c.Tenant, Status = c.To, Sequence = c.Sequence };
+        s.Orders[c.Order] = new OrderMark(Tenant(c), c.To, c.Sequence, AcceptanceCounted: false);
         return true;
     }
 
+    // Tenants are few and every order names one: one string each, not one per order.
+    private static string Tenant(OrderEvent e) => string.Intern(e.Tenant);
+
     private static bool Accepted(OrderCountsState s, OrderAccepted a)
     {
-        if (s.Orders.TryGetValue(a.Order, out var mark) && mark.AcceptanceCounted)
+        var known = s.Orders.TryGetValue(a.Order, out var mark);
+        if (known && mark.AcceptanceCounted)
         {
             return false;
         }
 
-        if (mark is null)
-        {
-            // The acceptance came before the status change it goes with: the status follows in its own event.
-            mark = s.Orders[a.Order] = new OrderMark { Tenant = a.Tenant, Status = OrderStatus.Received, Sequence = -1 };
-        }
-
-        mark.AcceptanceCounted = true;
+        // Unknown: the acceptance came before the status change it goes with, which follows in its own event.
+        s.Orders[a.Order] = known ? mark with { AcceptanceCounted = true } : new OrderMark(Tenant(a), OrderStatus.Received, -1, AcceptanceCounted: true);
         s.Acceptance.Add(Math.Max(0, a.SinceReceived.TotalMilliseconds));
         if (s.Acceptance.Count > LatencySamples)
         {
