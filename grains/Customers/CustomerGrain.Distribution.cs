@@ -166,7 +166,6 @@ public sealed partial class CustomerGrain
 
         if (S.Outbox.ReopenFailed(key, clock.GetUtcNow()) is not null)
         {
-            outbox.Forget(entry);
             d.Status = "Pending";
             S.Journal.Record(clock.GetUtcNow(), "operator", $"retry of {key} requested", key);
             await this.WriteOrForgetAsync(state);

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using RetailSync.Orders;
+using RetailSync.Platform;
 
 namespace RetailSync.Operations;
 
@@ -61,10 +62,8 @@ public sealed class KpiGrain(TimeProvider clock) : Grain, IKpiGrain
         var cycles = refundCycles.Order().ToArray();
         var fresh = freshness.Order().ToArray();
         return new KpiSnapshot(now, backlog, orders.ByStatus, orders.AcceptanceP50Ms, orders.AcceptanceP99Ms,
-            refundsCompleted, Percentile(cycles, 0.5), Percentile(cycles, 0.99),
+            refundsCompleted, Percentiles.Of(cycles, 0.5), Percentiles.Of(cycles, 0.99),
             [.. refundsWaiting.OrderBy(r => r.Value).Select(r => new RefundWaiting(r.Key, r.Value, Math.Max(0, (now - r.Value).TotalSeconds)))],
-            Percentile(fresh, 0.5), Percentile(fresh, 0.99), orders.ByTenant, orders.AsOf, orders.StoredAt);
-
-        static double? Percentile(double[] sorted, double p) => OrderCountsProjection.Percentile(sorted, p);
+            Percentiles.Of(fresh, 0.5), Percentiles.Of(fresh, 0.99), orders.ByTenant, orders.AsOf, orders.StoredAt);
     }
 }

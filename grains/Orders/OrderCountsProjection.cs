@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using RetailSync.Platform;
 
 namespace RetailSync.Orders;
 
@@ -101,9 +102,6 @@ public static class OrderCountsProjection
         var byTenant = known.GroupBy(m => m.Tenant, StringComparer.Ordinal).ToImmutableDictionary(
             t => t.Key, t => t.GroupBy(m => m.Status).ToImmutableDictionary(g => g.Key.ToString(), g => (long)g.Count()));
         var sorted = s.Acceptance.Order().ToArray();
-        return new OrderCounts(byStatus, byTenant, Percentile(sorted, 0.5), Percentile(sorted, 0.99), s.AsOf, s.StoredAt, s.EventsApplied);
+        return new OrderCounts(byStatus, byTenant, Percentiles.Of(sorted, 0.5), Percentiles.Of(sorted, 0.99), s.AsOf, s.StoredAt, s.EventsApplied);
     }
-
-    public static double? Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? null : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }

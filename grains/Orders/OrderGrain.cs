@@ -143,11 +143,6 @@ public sealed partial class OrderGrain : Grain, IOrderGrain, IOrderSteps, IComma
     public async Task<CommandView?> RetryCommandAsync(string key)
     {
         var (decision, answer) = OrderDecider.OperatorRetry(S, key, clock.GetUtcNow());
-        if (decision.Persist != Persist.Nothing && S.Outbox.Find(key) is { } reopened)
-        {
-            outbox.Forget(reopened);
-        }
-
         await ApplyAsync(decision);
         return answer;
     }

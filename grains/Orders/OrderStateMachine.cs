@@ -2,8 +2,6 @@ namespace RetailSync.Orders;
 
 public static class OrderStatuses
 {
-    public static readonly OrderStatus[] All = Enum.GetValues<OrderStatus>();
-
     /// <summary>Statuses in which goods have left the warehouse: a cancellation can no longer be carried out by the ERP.</summary>
     public static bool Shipped(OrderStatus status) => status is OrderStatus.PartiallyFulfilled or OrderStatus.Fulfilled;
 }

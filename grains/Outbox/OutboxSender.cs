@@ -44,7 +44,11 @@ public sealed class OutboxSender(Grain owner, IGrainFactory grains, IOutboxIndex
         }
     }
 
-    public bool WasHanded(OutboxEntry entry) => handed?.Contains(entry.Key) == true;
+    /// <summary>
+    /// Whether this activation handed the entry over as it stands: a reopened entry (<see cref="OutboxEntry.Reopen"/>
+    /// clears <see cref="OutboxEntry.Sent"/>) counts as not handed, so an operator's retry goes out again.
+    /// </summary>
+    public bool WasHanded(OutboxEntry entry) => entry.Sent && handed?.Contains(entry.Key) == true;
 
     /// <summary>
     /// Hands the given unfinished commands to their dispatchers (those handed by this activation already only on a
@@ -53,7 +57,7 @@ public sealed class OutboxSender(Grain owner, IGrainFactory grains, IOutboxIndex
     /// </summary>
     public async Task<bool> HandAsync(IEnumerable<OutboxEntry> entries, bool resend)
     {
-        var due = entries.Where(e => e.EndedAt is null && (resend || handed?.Contains(e.Key) != true)).ToList();
+        var due = entries.Where(e => e.EndedAt is null && (resend || !WasHanded(e))).ToList();
         if (due.Count == 0)
         {
             return true;
@@ -91,9 +95,6 @@ public sealed class OutboxSender(Grain owner, IGrainFactory grains, IOutboxIndex
             await resume();
         }, new GrainTimerCreationOptions(HandRetry, Timeout.InfiniteTimeSpan));
     }
-
-    /// <summary>An entry ended or was reopened: the next hand-over sends it again if it is unfinished.</summary>
-    public void Forget(OutboxEntry entry) => handed?.Remove(entry.Key);
 
     /// <summary>
     /// After <see cref="CommandOutbox.End"/>: a failure goes to the exception queue (with the owner, so its retry

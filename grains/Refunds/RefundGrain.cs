@@ -171,7 +171,9 @@ public sealed class RefundGrain : Grain, IRefundGrain, ICommandOwner
     {
         if (!Unfinished)
         {
-            outbox.Unlist(always: true);
+            // A repeated delivery of a finished saga costs no index write; the sweeper's nudge (a resend) clears
+            // an entry a crash left.
+            outbox.Unlist(always: resend);
             return;
         }
 
@@ -348,7 +350,6 @@ public sealed class RefundGrain : Grain, IRefundGrain, ICommandOwner
 
         if (S.Outbox.ReopenFailed(key, clock.GetUtcNow()) is not null)
         {
-            outbox.Forget(entry);
             S.Status = RefundStatus.InProgress;
             S.Journal.Record(clock.GetUtcNow(), "operator", $"retry of {entry.Key} requested", entry.Key);
             await this.WriteOrForgetAsync(state);

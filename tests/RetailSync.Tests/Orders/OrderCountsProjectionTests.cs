@@ -1,5 +1,6 @@
 using CsCheck;
 using RetailSync.Orders;
+using RetailSync.Platform;
 
 namespace RetailSync.Tests.Orders;
 
@@ -158,11 +159,11 @@ public sealed class OrderCountsProjectionTests
     [Fact]
     public void percentiles_of_few_samples_are_the_nearest_rank()
     {
-        Assert.Null(OrderCountsProjection.Percentile([], 0.5));
-        Assert.Equal(100, OrderCountsProjection.Percentile([100, 300], 0.5));
-        Assert.Equal(300, OrderCountsProjection.Percentile([100, 300], 0.99));
-        Assert.Equal(200, OrderCountsProjection.Percentile([100, 200, 300], 0.5));
-        Assert.Equal(300, OrderCountsProjection.Percentile([100, 200, 300], 1.0));
+        Assert.Null(Percentiles.Of([], 0.5));
+        Assert.Equal(100, Percentiles.Of([100, 300], 0.5));
+        Assert.Equal(300, Percentiles.Of([100, 300], 0.99));
+        Assert.Equal(200, Percentiles.Of([100, 200, 300], 0.5));
+        Assert.Equal(300, Percentiles.Of([100, 200, 300], 1.0));
 
         var none = OrderCountsProjection.Counts(Project(AcceptedOrder().Take(3)));
         Assert.Null(none.AcceptanceP50Ms);
