@@ -32,6 +32,7 @@ public sealed partial class SalesforceSimulator
     private readonly Dictionary<(string SObject, string Field), Dictionary<string, List<string>>> queryIndexes = [];
     private readonly Dictionary<string, List<JsonObject>> cursors = [];
     private readonly List<(string SObject, string Field, string Message)> validationRules = [];
+    private readonly HashSet<(string SObject, string Field, string Key)> racedInserts = [];
     private long sequence;
 
     public long ApiUsage { get; private set; }
@@ -49,6 +50,7 @@ public sealed partial class SalesforceSimulator
             queryIndexes.Clear();
             cursors.Clear();
             validationRules.Clear();
+            racedInserts.Clear();
             ApiUsage = 0;
         }
     }
@@ -59,6 +61,19 @@ public sealed partial class SalesforceSimulator
         lock (gate)
         {
             validationRules.Add((sObject, field, message));
+        }
+    }
+
+    /// <summary>
+    /// Another client's insert of this external id is in flight: the next upsert that would create the record
+    /// loses the race as on Salesforce, where the other insert commits first and ours fails per record with
+    /// <c>DUPLICATE_VALUE</c> (this simulator serialises requests, so the race has to be arranged).
+    /// </summary>
+    public void RaceNextInsert(string sObject, string externalIdField, string key)
+    {
+        lock (gate)
+        {
+            racedInserts.Add((sObject, externalIdField, key));
         }
     }
 
@@ -183,6 +198,28 @@ public sealed partial class SalesforceSimulator
                     {
                         ["id"] = null, ["success"] = false, ["created"] = false,
                         ["errors"] = new JsonArray(new JsonObject { ["statusCode"] = e.Item1, ["message"] = e.Item2, ["fields"] = new JsonArray([.. e.Item3.Select(f => (JsonNode)f)]) }),
+                    });
+                    continue;
+                }
+
+                if (existing is null && racedInserts.Remove((sObject, externalIdField, key!)))
+                {
+                    var winner = (JsonObject)merged.DeepClone();
+                    var winnerId = NewId(sObject);
+                    winner["Id"] = winnerId;
+                    winner["LastModifiedDate"] = DateTimeOffset.UtcNow.ToString("O");
+                    Reindex(sObject, winnerId, null, winner);
+                    table[winnerId] = winner;
+                    index[key!] = winnerId;
+                    failed = true;
+                    results.Add(new JsonObject
+                    {
+                        ["id"] = null, ["success"] = false, ["created"] = false,
+                        ["errors"] = new JsonArray(new JsonObject
+                        {
+                            ["statusCode"] = "DUPLICATE_VALUE", ["message"] = $"duplicate value found: {externalIdField} duplicates value on record with id: {winnerId}",
+                            ["fields"] = new JsonArray(externalIdField),
+                        }),
                     });
                     continue;
                 }

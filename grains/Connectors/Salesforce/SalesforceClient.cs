@@ -22,27 +22,47 @@ public sealed partial class SalesforceClient(HttpClient http, IOptionsMonitor<Co
         var results = new List<CrmUpsertResult>(records.Count);
         foreach (var chunk in records.Chunk(CollectionLimit))
         {
-            var payload = new JsonObject
+            var answers = await UpsertChunkAsync(sObject, externalIdField, chunk, cancellationToken);
+            // Two upserts of one new external id at once (a contact's golden record and its order): the other
+            // insert committed first and ours failed DUPLICATE_VALUE on the external id. Sent again, it finds
+            // that record and updates it.
+            var raced = Enumerable.Range(0, chunk.Length).Where(i => answers[i] is { Success: false, ErrorCode: "DUPLICATE_VALUE" }
+                && answers[i].Message?.Contains(externalIdField, StringComparison.OrdinalIgnoreCase) == true).ToList();
+            if (raced.Count > 0)
             {
-                ["allOrNone"] = false,
-                ["records"] = new JsonArray([.. chunk.Select(r =>
+                var again = await UpsertChunkAsync(sObject, externalIdField, [.. raced.Select(i => chunk[i])], cancellationToken);
+                foreach (var (i, answer) in raced.Zip(again))
                 {
-                    var copy = (JsonObject)r.DeepClone();
-                    copy["attributes"] = new JsonObject { ["type"] = sObject };
-                    return (JsonNode)copy;
-                })]),
-            };
-            using var request = new HttpRequestMessage(HttpMethod.Patch, Url($"composite/sobjects/{sObject}/{externalIdField}")) { Content = JsonContent.Create(payload) };
-            var body = await SendAsync(request, cancellationToken) as JsonArray ?? [];
-            results.AddRange(body.Select(r => new CrmUpsertResult(
-                r!["id"]?.GetValue<string>(),
-                r["success"]!.GetValue<bool>(),
-                r["created"]?.GetValue<bool>() ?? false,
-                r["errors"]?.AsArray().FirstOrDefault()?["statusCode"]?.GetValue<string>(),
-                r["errors"]?.AsArray().FirstOrDefault()?["message"]?.GetValue<string>())));
+                    answers[i] = answer;
+                }
+            }
+
+            results.AddRange(answers);
         }
 
         return results;
+    }
+
+    private async Task<CrmUpsertResult[]> UpsertChunkAsync(string sObject, string externalIdField, IReadOnlyList<JsonObject> chunk, CancellationToken cancellationToken)
+    {
+        var payload = new JsonObject
+        {
+            ["allOrNone"] = false,
+            ["records"] = new JsonArray([.. chunk.Select(r =>
+            {
+                var copy = (JsonObject)r.DeepClone();
+                copy["attributes"] = new JsonObject { ["type"] = sObject };
+                return (JsonNode)copy;
+            })]),
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Patch, Url($"composite/sobjects/{sObject}/{externalIdField}")) { Content = JsonContent.Create(payload) };
+        var body = await SendAsync(request, cancellationToken) as JsonArray ?? [];
+        return [.. body.Select(r => new CrmUpsertResult(
+            r!["id"]?.GetValue<string>(),
+            r["success"]!.GetValue<bool>(),
+            r["created"]?.GetValue<bool>() ?? false,
+            r["errors"]?.AsArray().FirstOrDefault()?["statusCode"]?.GetValue<string>(),
+            r["errors"]?.AsArray().FirstOrDefault()?["message"]?.GetValue<string>()))];
     }
 
     public async Task<string> CreateAsync(string sObject, JsonObject fields, CancellationToken cancellationToken = default)

@@ -34,6 +34,20 @@ public sealed class BusinessCentralAdapterTests(SandboxHostFixture sandbox) : IA
     }
 
     [Fact]
+    public async Task many_callers_creating_one_new_customer_at_once_get_the_one_business_central_keeps()
+    {
+        // Business Central refuses a second customer of one number (409 Internal_EntityWithSameKeyExists): the
+        // losers read again and take the winner's record, as an order and the golden record arriving together must.
+        var customer = new ErpCustomer("RS-RUSH", "Rush Buyer", "rush@example.com", "+16135550142", "1 Sparks St", "Ottawa", "K1P 5B4", "CA");
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => sandbox.Erp.UpsertCustomersAsync([customer])));
+
+        Assert.All(answers, a => Assert.Null(a[0].Error));
+        var kept = Assert.Single(sandbox.BcSim.Entities("customers"), c => c["number"]?.ToString() == "RS-RUSH");
+        Assert.All(answers, a => Assert.Equal(kept["id"]!.ToString(), a[0].Customer!.Id));
+    }
+
+    [Fact]
     public async Task a_stale_etag_makes_the_adapter_read_again_and_decide_again()
     {
         await sandbox.Erp.SubmitSalesOrderAsync(Order("SHOP-2002"));

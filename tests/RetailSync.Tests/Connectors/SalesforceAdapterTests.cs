@@ -32,6 +32,22 @@ public sealed class SalesforceAdapterTests(SandboxHostFixture sandbox) : IAsyncL
     }
 
     [Fact]
+    public async Task an_upsert_that_loses_the_race_to_insert_its_external_id_updates_the_record_that_won()
+    {
+        // The contact's golden record and its first order reach Salesforce at once: the other insert commits first.
+        sandbox.SalesforceSim.RaceNextInsert("Contact", "RetailSync_Id__c", "g2");
+        var results = await sandbox.Crm.UpsertAsync("Contact", "RetailSync_Id__c", [Contact(1), Contact(2, "Racer")]);
+
+        Assert.All(results, r => Assert.True(r.Success, r.Message));
+        Assert.True(results[0].Created);
+        Assert.False(results[1].Created);
+        var contact = Assert.Single(sandbox.SalesforceSim.Records("Contact"), c => c["RetailSync_Id__c"]?.ToString() == "g2");
+        Assert.Equal(results[1].Id, contact["Id"]!.ToString());
+        Assert.Equal("Racer", contact["LastName"]!.ToString());
+        Assert.Equal(2, sandbox.SalesforceSim.ApiUsage);
+    }
+
+    [Fact]
     public async Task queries_follow_next_records_url_and_the_limit_header_is_read()
     {
         await sandbox.Crm.UpsertAsync("Contact", "RetailSync_Id__c", [.. Enumerable.Range(0, 250).Select(i => Contact(i))]);
