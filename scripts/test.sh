@@ -9,7 +9,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 command -v runuser >/dev/null || missing+=(util-linux)
 # A real Tryton ERP for the adapter's integration tests (Debian's packages, without recommends: ~30 MB).
 tryton=(tryton-server tryton-modules-party tryton-modules-product tryton-modules-stock tryton-modules-sale
-        tryton-modules-account tryton-modules-account-invoice tryton-modules-sale-credit-limit python3-phonenumbers)
+        tryton-modules-account tryton-modules-account-invoice tryton-modules-sale-credit-limit python3-phonenumbers
+        tryton-modules-country python3-pycountry tryton-proteus)
 for package in "${tryton[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done

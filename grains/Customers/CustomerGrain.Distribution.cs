@@ -64,7 +64,7 @@ public sealed partial class CustomerGrain
                 ["FirstName"] = Get(CustomerFields.FirstName),
                 ["LastName"] = Get(CustomerFields.LastName) ?? Get(CustomerFields.Email) ?? Id,
                 ["Email"] = Get(CustomerFields.Email),
-                ["Phone"] = Get(CustomerFields.Phone),
+                ["Phone"] = MatchKeys.PhoneToSend(Get(CustomerFields.Phone), address?.CountryCode),
                 ["MailingStreet"] = address?.Line1,
                 ["MailingPostalCode"] = address?.PostalCode,
                 ["MailingCity"] = address?.City,
@@ -75,7 +75,7 @@ public sealed partial class CustomerGrain
 
         var name = string.Join(' ', new[] { Get(CustomerFields.FirstName), Get(CustomerFields.LastName) }.Where(n => !string.IsNullOrWhiteSpace(n)));
         return Command(system, "customer", new ErpCustomer(Id, name.Length > 0 ? name : Get(CustomerFields.Email) ?? Id, Get(CustomerFields.Email),
-            Get(CustomerFields.Phone), address?.Line1, address?.City, address?.PostalCode, address?.CountryCode));
+            MatchKeys.PhoneToSend(Get(CustomerFields.Phone), address?.CountryCode), address?.Line1, address?.City, address?.PostalCode, address?.CountryCode));
     }
 
     private OutboundCommand Command<T>(string system, string operation, T payload) =>

@@ -84,6 +84,9 @@ public static class MatchKeys
         }
     }
 
+    /// <summary>The phone other systems are given: E.164 where a numbering plan reads it, else as the buyer typed it.</summary>
+    public static string? PhoneToSend(string? raw, string? countryCode) => NormalisePhone(raw, countryCode) ?? (string.IsNullOrWhiteSpace(raw) ? null : raw.Trim());
+
     public static string? NormaliseLoyalty(string? raw)
     {
         var id = new string((raw ?? "").Where(char.IsLetterOrDigit).ToArray()).ToUpperInvariant();
@@ -239,6 +242,26 @@ public static class MatchRules
         }
 
         return Distance(x, y) <= (Math.Min(x.Length, y.Length) >= 6 ? 2 : 1);
+    }
+
+    /// <summary>
+    /// Whether two whole names ("Ann Lee", "A. Lee") can be one person's, as another system holds them: the
+    /// same last word and compatible first words. Two names on one email that fit are that person; "Ann Lee"
+    /// and "Ben Lee" sharing a family's inbox are two.
+    /// </summary>
+    public static bool FullNamesFit(string? a, string? b)
+    {
+        var x = Words(a);
+        var y = Words(b);
+        if (x.Length == 0 || y.Length == 0 || x[^1] != y[^1])
+        {
+            return false;
+        }
+
+        return FirstNamesCompatible(x.Length > 1 ? x[0] : null, y.Length > 1 ? y[0] : null);
+
+        static string[] Words(string? name) =>
+            [.. (name ?? "").Split([' ', '\t', '.', ','], StringSplitOptions.RemoveEmptyEntries).Select(MatchKeys.NormaliseName).OfType<string>()];
     }
 
     /// <summary>The name part a weak key's members are compared on: <c>last|first</c>, normalised.</summary>

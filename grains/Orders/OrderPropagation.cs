@@ -23,7 +23,9 @@ public static class OrderPropagation
             var fullName = string.Join(' ', person.Where(n => !string.IsNullOrWhiteSpace(n)));
             var billing = order.BillingAddress ?? order.Customer?.DefaultAddress;
             var email = order.Customer?.Email ?? order.Email;
-            return new ErpCustomer(goldenId, fullName.Length > 0 ? fullName : email ?? goldenId, email, order.Customer?.Phone ?? order.Phone,
+            // The phone as the golden record takes it from an order, so both paths give the ERP the same number.
+            var phone = RetailSync.Customers.MatchKeys.PhoneToSend(order.Phone ?? order.Customer?.Phone ?? billing?.Phone, billing?.CountryCode);
+            return new ErpCustomer(goldenId, fullName.Length > 0 ? fullName : email ?? goldenId, email, phone,
                 billing?.Line1, billing?.City, billing?.PostalCode, billing?.CountryCode);
         }
 
@@ -32,7 +34,8 @@ public static class OrderPropagation
             var name = string.Join(' ', new[] { c.FirstName, c.LastName }.Where(n => !string.IsNullOrWhiteSpace(n)));
             var address = c.DefaultAddress ?? order.BillingAddress;
             return new ErpCustomer($"SHOPIFY-{c.CustomerId}", name.Length > 0 ? name : c.Email ?? $"Shopify customer {c.CustomerId}",
-                c.Email ?? order.Email, c.Phone, address?.Line1, address?.City, address?.PostalCode, address?.CountryCode);
+                c.Email ?? order.Email, RetailSync.Customers.MatchKeys.PhoneToSend(c.Phone ?? address?.Phone, address?.CountryCode),
+                address?.Line1, address?.City, address?.PostalCode, address?.CountryCode);
         }
 
         return new ErpCustomer($"WEB-{shop.Split('.')[0].ToUpperInvariant()}", $"Web guests of {shop}", null, null, null, null, null, null);

@@ -20,7 +20,7 @@ public sealed class LocalTryton : IAsyncDisposable
     public const string Password = "retailsync-admin";
 
     /// <summary>Bump when the prepared database's content changes, so machines rebuild it.</summary>
-    private const string TemplateVersion = "1";
+    private const string TemplateVersion = "2";
 
     private static readonly string[] Modules = ["sale", "stock", "party", "product", "account", "account_invoice", "sale_credit_limit"];
 
@@ -37,7 +37,10 @@ public sealed class LocalTryton : IAsyncDisposable
 
     public TrytonConnectorOptions Options { get; }
 
-    public static bool Installed => File.Exists("/usr/bin/trytond") && File.Exists("/usr/bin/trytond-admin");
+    public static bool Installed => File.Exists("/usr/bin/trytond") && File.Exists("/usr/bin/trytond-admin") && File.Exists(ImportCountries);
+
+    /// <summary>Tryton's own importer of ISO 3166 countries and subdivisions (package tryton-modules-country, with pycountry and proteus).</summary>
+    private const string ImportCountries = "/usr/bin/trytond_import_countries";
 
     /// <summary>A client on this server without cluster pacing (set-up and tests).</summary>
     public TrytonClient Client() =>
@@ -115,22 +118,12 @@ public sealed class LocalTryton : IAsyncDisposable
         var passFile = Path.Combine(build, "admin.pass");
         await File.WriteAllTextAsync(passFile, Password, cancellationToken);
 
-        var admin = new ProcessStartInfo("/usr/bin/trytond-admin", ["-c", config, "-d", Database, "-u", .. Modules, "--activate-dependencies", "--email", "admin@example.com"])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
+        var admin = new ProcessStartInfo("/usr/bin/trytond-admin", ["-c", config, "-d", Database, "-u", .. Modules, "--activate-dependencies", "--email", "admin@example.com"]);
         admin.Environment["TRYTONPASSFILE"] = passFile;
-        using (var run = Process.Start(admin) ?? throw new InvalidOperationException("trytond-admin did not start"))
-        {
-            run.StandardInput.Close();
-            var output = run.StandardOutput.ReadToEndAsync(cancellationToken);
-            var errors = run.StandardError.ReadToEndAsync(cancellationToken);
-            await run.WaitForExitAsync(cancellationToken);
-            if (run.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"trytond-admin failed ({run.ExitCode}): {await output}{await errors}");
-            }
-        }
+        await RunAsync(admin, cancellationToken);
+
+        // Countries, so addresses carry one and Tryton reads a national phone number in its country's plan.
+        await RunAsync(new ProcessStartInfo(ImportCountries, ["-c", config, "-d", Database]), cancellationToken);
 
         var server = await LaunchAsync(build, cancellationToken);
         server.keepDirectory = true;
@@ -142,6 +135,21 @@ public sealed class LocalTryton : IAsyncDisposable
         File.Copy(Path.Combine(build, Database + ".sqlite"), template + ".tmp", overwrite: true);
         File.Move(template + ".tmp", template);
         return template;
+    }
+
+    private static async Task RunAsync(ProcessStartInfo start, CancellationToken cancellationToken)
+    {
+        start.RedirectStandardOutput = start.RedirectStandardError = start.RedirectStandardInput = true;
+        start.UseShellExecute = false;
+        using var run = Process.Start(start) ?? throw new InvalidOperationException($"{start.FileName} did not start");
+        run.StandardInput.Close();
+        var output = run.StandardOutput.ReadToEndAsync(cancellationToken);
+        var errors = run.StandardError.ReadToEndAsync(cancellationToken);
+        await run.WaitForExitAsync(cancellationToken);
+        if (run.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{Path.GetFileName(start.FileName)} failed ({run.ExitCode}): {await output}{await errors}");
+        }
     }
 
     private static string Fingerprint(IReadOnlyList<TrytonProduct> products) =>

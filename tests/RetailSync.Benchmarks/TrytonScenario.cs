@@ -23,7 +23,7 @@ public static class TrytonScenario
         var batch = int.Parse(BenchOptions.Option(args, "batch", "10"), CultureInfo.InvariantCulture);
         if (!LocalTryton.Installed)
         {
-            Console.Error.WriteLine("Tryton is not installed: apt-get install --no-install-recommends tryton-server tryton-modules-sale tryton-modules-sale-credit-limit (see scripts/test.sh)");
+            Console.Error.WriteLine("Tryton is not installed: the Debian packages scripts/test.sh installs (tryton-server, its sale and credit-limit modules, tryton-modules-country with python3-pycountry and tryton-proteus)");
             return 2;
         }
 

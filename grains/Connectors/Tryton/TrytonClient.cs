@@ -30,6 +30,7 @@ public sealed partial class TrytonClient(HttpClient http, IOptionsMonitor<Connec
     private readonly TrytonRpc rpc = new(http, () => options.CurrentValue.Tryton);
     private readonly ConcurrentDictionary<string, Product> products = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> currencies = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, long> countries = new(StringComparer.Ordinal);
     private long warehouse;
 
     private sealed record Product(long Id, long Unit, long? RevenueAccount);

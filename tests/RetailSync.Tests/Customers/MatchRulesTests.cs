@@ -74,6 +74,34 @@ public sealed class MatchRulesTests
     public void first_names_on_a_shared_email_must_fit_to_be_one_person(string a, string b, bool fit) =>
         Assert.Equal(fit, MatchRules.FirstNamesCompatible(a, b));
 
+    [Theory]
+    [InlineData("Ada Lovelace", "Ada Lovelace", true)]
+    [InlineData("Ada Lovelace", "A. Lovelace", true)]
+    [InlineData("ada  LOVELACE", "Ada Lovelace", true)]
+    [InlineData("Ada Byron Lovelace", "Ada Lovelace", true)]
+    [InlineData("Lovelace", "Ada Lovelace", true)]
+    [InlineData("Jonathan Smith", "Jonathon Smith", true)]
+    [InlineData("Ann Lee", "Ben Lee", false)]
+    [InlineData("Ada Lovelace", "Ada King", false)]
+    [InlineData("Ada Lovelace", "", false)]
+    [InlineData(null, "Ada Lovelace", false)]
+    [InlineData("Ada Lovelace", "...", false)]
+    public void whole_names_fit_on_the_same_last_name_and_compatible_first_names(string? a, string? b, bool fit)
+    {
+        Assert.Equal(fit, MatchRules.FullNamesFit(a, b));
+        Assert.Equal(fit, MatchRules.FullNamesFit(b, a));
+    }
+
+    [Theory]
+    [InlineData("(613) 555-0100", "CA", "+16135550100")]
+    [InlineData(" 020 7946 0958 ", "GB", "+442079460958")]
+    [InlineData("+1 613 555 0100", null, "+16135550100")]
+    [InlineData(" 555-555-SHIP ", "US", "555-555-SHIP")]
+    [InlineData("   ", "US", null)]
+    [InlineData(null, "US", null)]
+    public void other_systems_get_the_phone_in_e164_or_as_typed_when_no_plan_reads_it(string? raw, string? country, string? expected) =>
+        Assert.Equal(expected, MatchKeys.PhoneToSend(raw, country));
+
     [Fact]
     public void a_household_phone_is_no_evidence_and_the_same_name_on_a_phone_is_only_a_candidate()
     {

@@ -14,7 +14,7 @@ public sealed class TrytonFixture : IAsyncLifetime
     [
         new("IPOD2008PINK", 199m, 100), new("CASE-LEATHER-PREM", 49.99m, 100), new("LENS-PROTECT-2YR", 29.99m, 100),
         new("SKU2006-001", 10m, 100), new("SKU2006-020", 10m, 100), new("SKU2006-035", 10m, 100),
-        new("TRY-STOCK", 5m, 0),
+        new("TRY-STOCK", 5m, 0), new("TRY-BUYERS", 20m, 1000),
     ];
 
     public LocalTryton Server { get; private set; } = null!;
