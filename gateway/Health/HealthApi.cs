@@ -13,7 +13,9 @@ public static class HealthApi
 
     public static IServiceCollection AddRetailSyncHealth(this IServiceCollection services)
     {
-        services.AddHealthChecks().AddCheck<ClusterStorageHealthCheck>("cluster-storage", tags: [ReadyTag]);
+        // One instance for the process, so its cached answer is shared by every caller.
+        services.AddSingleton<ClusterStorageHealthCheck>();
+        services.AddHealthChecks().Add(new HealthCheckRegistration("cluster-storage", sp => sp.GetRequiredService<ClusterStorageHealthCheck>(), null, [ReadyTag]));
         return services;
     }
 
@@ -25,18 +27,42 @@ public static class HealthApi
     }
 }
 
-/// <summary>Ready means a grain answers and its state write reaches storage.</summary>
-internal sealed class ClusterStorageHealthCheck(IClusterClient client) : IHealthCheck
+/// <summary>
+/// Ready means a grain answers and its state write reaches storage. The probe is unauthenticated and writes,
+/// so its answer is kept for <see cref="CacheFor"/> and concurrent callers share one probe: a flood of calls
+/// costs one storage write every few seconds, not one each.
+/// </summary>
+internal sealed class ClusterStorageHealthCheck(IClusterClient client, TimeProvider clock) : IHealthCheck
 {
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
+
+    private readonly Lock gate = new();
+    private Task<HealthCheckResult>? probe;
+    private DateTimeOffset probedAt;
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        lock (gate)
+        {
+            var now = clock.GetUtcNow();
+            if (probe is null || (probe.IsCompleted && now - probedAt >= CacheFor))
+            {
+                probedAt = now;
+                probe = ProbeAsync();
+            }
+
+            return probe.WaitAsync(cancellationToken);
+        }
+    }
+
+    private async Task<HealthCheckResult> ProbeAsync()
     {
         try
         {
-            var result = await client.GetGrain<IHealthProbeGrain>("ready").TouchAsync()
-                .WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            var result = await client.GetGrain<IHealthProbeGrain>("ready").TouchAsync().WaitAsync(TimeSpan.FromSeconds(5));
             return HealthCheckResult.Healthy($"storage write #{result.Touches} on {result.Silo}");
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex)
         {
             return HealthCheckResult.Unhealthy("cluster or storage unavailable", ex);
         }

@@ -26,7 +26,7 @@ public static class GatewayClient
             });
         });
         builder.UseDefaultUrlUnlessConfigured("http://127.0.0.1:5090");
-        builder.AddRetailSyncApi(webhookInbox: true);
+        builder.AddRetailSyncApi(webhookInbox: true, developmentDefaults: false);
 
         var app = builder.Build();
         app.UseRetailSyncErrors();

@@ -19,11 +19,15 @@ public static class GatewayHosting
     /// Cluster mode: Shopify deliveries are recorded in PostgreSQL's webhook inbox and forwarded to their
     /// grains from there (unless <c>RetailSync:WebhookInbox:Enabled</c> is false); otherwise in the grain itself.
     /// </param>
-    public static IHostApplicationBuilder AddRetailSyncApi(this IHostApplicationBuilder builder, bool webhookInbox)
+    /// <param name="developmentDefaults">
+    /// Fill what is not configured with <see cref="DevelopmentDefaults"/>: only the embedded silo (one process with
+    /// the sandbox) may. A standalone gateway never does, whatever the mode reads, because the defaults are public
+    /// secrets: an ERP or CRM connector signed with one would accept anyone's stock and customer changes.
+    /// </param>
+    public static IHostApplicationBuilder AddRetailSyncApi(this IHostApplicationBuilder builder, bool webhookInbox, bool developmentDefaults)
     {
-        var embedded = HostingModes.Read(builder.Configuration) == HostingMode.Embedded;
         var options = builder.Services.AddOptions<RetailSyncOptions>().BindConfiguration(RetailSyncOptions.Section);
-        if (embedded)
+        if (developmentDefaults)
         {
             options.PostConfigure(DevelopmentDefaults.Apply);
         }

@@ -30,9 +30,13 @@ internal static class ShopifyJson
     {
         JsonValueKind.Number when IsDigits(v.GetRawText()) => v.GetRawText(),
         JsonValueKind.Number => throw new ShopifyPayloadException($"id {v.GetRawText()} is not an integer"),
-        JsonValueKind.String when v.GetString() is { Length: > 0 } s => s.StartsWith("gid://", StringComparison.Ordinal) ? GidTail(s) : s,
+        JsonValueKind.String when v.GetString() is { Length: > 0 } s => Key(s.StartsWith("gid://", StringComparison.Ordinal) ? GidTail(s) : s),
         _ => null,
     };
+
+    /// <summary>An id becomes a grain key and a database key: bounded, and without control characters (PostgreSQL stores no U+0000).</summary>
+    private static string Key(string id) =>
+        RetailSync.Gateway.Webhooks.EdgeRules.KeyProblem("id", id) is { } problem ? throw new ShopifyPayloadException($"{problem} ({id[..Math.Min(id.Length, 40)]}…)") : id;
 
     /// <summary>The numeric tail of a GraphQL global id, without any query string.</summary>
     public static string GidTail(string gid)
@@ -57,18 +61,23 @@ internal static class ShopifyJson
 
     private static decimal? DecOf(JsonElement v) => v.ValueKind switch
     {
-        JsonValueKind.Number => decimal.Parse(v.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture),
+        JsonValueKind.Number when decimal.TryParse(v.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
+        JsonValueKind.Number => throw new ShopifyPayloadException($"{v.GetRawText()} is out of range for an amount"),
         JsonValueKind.String when decimal.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
         JsonValueKind.String when string.IsNullOrEmpty(v.GetString()) => null,
         JsonValueKind.String => throw new ShopifyPayloadException($"'{v.GetString()}' is not an amount"),
         _ => null,
     };
 
-    public static int Int(this JsonElement e, string name, int fallback = 0) => e.Get(name) is { } v && DecOf(v) is { } d ? (int)d : fallback;
+    public static int Int(this JsonElement e, string name, int fallback = 0) => e.IntOrNull(name) ?? fallback;
 
-    public static int? IntOrNull(this JsonElement e, string name) => e.Get(name) is { } v && DecOf(v) is { } d ? (int)d : null;
+    public static int? IntOrNull(this JsonElement e, string name) =>
+        e.Get(name) is { } v && DecOf(v) is { } d ? d is >= int.MinValue and <= int.MaxValue ? (int)d : throw OutOfRange(name, d) : null;
 
-    public static long? Long(this JsonElement e, string name) => e.Get(name) is { } v && DecOf(v) is { } d ? (long)d : null;
+    public static long? Long(this JsonElement e, string name) =>
+        e.Get(name) is { } v && DecOf(v) is { } d ? d is >= long.MinValue and <= long.MaxValue ? (long)d : throw OutOfRange(name, d) : null;
+
+    private static ShopifyPayloadException OutOfRange(string name, decimal value) => new($"'{name}' {value} is out of range");
 
     public static DateTimeOffset? Time(this JsonElement e, string name) =>
         e.Str(name) is { } s

@@ -11,6 +11,13 @@ public static class ShopifyMapper
     public static Order Order(JsonElement o)
     {
         var id = o.RequiredId("id", "order");
+        // Every order payload carries its lines (an empty list at most): a body without them is not an order,
+        // whatever the topic header says (the topic is not covered by the signature).
+        if (o.Get("line_items") is not { ValueKind: JsonValueKind.Array })
+        {
+            throw new ShopifyPayloadException("order has no line_items");
+        }
+
         var currency = o.Str("currency") ?? o.Obj("total_price_set")?.Obj("shop_money")?.Str("currency_code")
             ?? throw new ShopifyPayloadException("order has no currency");
         var presentment = o.Str("presentment_currency") ?? currency;

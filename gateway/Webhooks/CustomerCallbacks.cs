@@ -38,12 +38,13 @@ public static partial class CustomerCallbacks
     }
 
     private static async Task<IResult> ReceiveCrmAsync(string connector, HttpContext http, IOptionsMonitor<RetailSyncOptions> options, IClusterClient grains,
-        ILoggerFactory loggers)
+        TimeProvider clock, ILoggerFactory loggers)
     {
         var settings = options.CurrentValue;
+        connector = connector.ToLowerInvariant();
         if (!settings.CrmCallbacks.TryGetValue(connector, out var callback))
         {
-            return Problem(StatusCodes.Status404NotFound, "Unknown connector", $"No CRM connector '{connector}' is configured (RetailSync:CrmCallbacks).");
+            return ErpWebhookApi.NotSigned();
         }
 
         var (body, refused) = await ErpWebhookApi.ReadSignedAsync(http, settings, callback);
@@ -67,16 +68,29 @@ public static partial class CustomerCallbacks
             return Problem(StatusCodes.Status400BadRequest, "Invalid callback", $"type must be {ContactChanged}.");
         }
 
-        return await ReceivePersonAsync(CustomerSources.Crm, connector, e, callback, settings, grains, http, loggers);
+        return await ReceivePersonAsync(CustomerSources.Crm, connector, e, callback, settings, grains, clock, http, loggers);
     }
 
     /// <summary>A person as the CRM or ERP now holds them, resolved to its golden customer before the answer.</summary>
     public static async Task<IResult> ReceivePersonAsync(string system, string connector, PersonCallback e, ErpCallbackOptions callback,
-        RetailSyncOptions settings, IClusterClient grains, HttpContext http, ILoggerFactory loggers)
+        RetailSyncOptions settings, IClusterClient grains, TimeProvider clock, HttpContext http, ILoggerFactory loggers)
     {
         if (string.IsNullOrWhiteSpace(e.EventId) || string.IsNullOrWhiteSpace(e.Id) || e.OccurredAt is null)
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid callback", "eventId, id (the person's id in that system) and occurredAt are required.");
+        }
+
+        var problem = EdgeRules.FirstKeyProblem(("eventId", e.EventId), ("id", e.Id), ("goldenId", e.GoldenId))
+            ?? EdgeRules.TimeProblem("occurredAt", e.OccurredAt, clock.GetUtcNow());
+        if (problem is null && !string.IsNullOrWhiteSpace(e.GoldenId) && !GoldenIds.IsGolden(e.GoldenId.Trim()))
+        {
+            // Only ids we gave out are ours to be told back; anything else would become a customer of that id.
+            problem = $"goldenId '{e.GoldenId}' is not a RetailSync golden id.";
+        }
+
+        if (problem is not null)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid callback", problem);
         }
 
         if (e.Fields?.Keys.FirstOrDefault(k => !KnownFields.Contains(k)) is { } unknown)

@@ -32,9 +32,11 @@ public static partial class ErpWebhookApi
         TimeProvider clock, ILoggerFactory loggers)
     {
         var settings = options.CurrentValue;
+        // Names are case-insensitive in configuration; the dedupe keys built from it must be too.
+        connector = connector.ToLowerInvariant();
         if (!settings.ErpCallbacks.TryGetValue(connector, out var callback))
         {
-            return Problem(StatusCodes.Status404NotFound, "Unknown connector", $"No ERP connector '{connector}' is configured (RetailSync:ErpCallbacks).");
+            return NotSigned();
         }
 
         var (body, refused) = await ReadSignedAsync(http, settings, callback);
@@ -50,7 +52,7 @@ public static partial class ErpWebhookApi
             if (parsed?.Type == CustomerCallbacks.CustomerChanged && JsonSerializer.Deserialize<CustomerCallbacks.PersonCallback>(body!, JsonOptions) is { } person)
             {
                 // A customer changed in the ERP: it goes through identity resolution like every person.
-                return await CustomerCallbacks.ReceivePersonAsync(RetailSync.Customers.CustomerSources.Erp, connector, person, callback, settings, grains, http, loggers);
+                return await CustomerCallbacks.ReceivePersonAsync(RetailSync.Customers.CustomerSources.Erp, connector, person, callback, settings, grains, clock, http, loggers);
             }
         }
         catch (JsonException ex)
@@ -58,7 +60,7 @@ public static partial class ErpWebhookApi
             return Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"The body is not a valid ERP callback: {ex.Message}");
         }
 
-        if (Validate(parsed) is { } invalid)
+        if ((Validate(parsed) ?? EdgeRules.TimeProblem("occurredAt", parsed!.OccurredAt, clock.GetUtcNow())) is { } invalid)
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid callback", invalid);
         }
@@ -113,16 +115,31 @@ public static partial class ErpWebhookApi
     /// </summary>
     public static async Task<(byte[]? Body, IResult? Problem)> ReadSignedAsync(HttpContext http, RetailSyncOptions settings, ErpCallbackOptions callback)
     {
-        var body = http.Request.ContentLength > settings.MaxWebhookBodyBytes ? null : await ShopifyWebhookApi.ReadBodyAsync(http, settings.MaxWebhookBodyBytes);
-        if (body is null)
+        string? signature = http.Request.Headers[SignatureHeader];
+        if (string.IsNullOrEmpty(signature))
+        {
+            return (null, NotSigned());
+        }
+
+        if (http.Request.ContentLength > settings.MaxWebhookBodyBytes)
         {
             return (null, Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"Callbacks are limited to {settings.MaxWebhookBodyBytes} bytes."));
         }
 
-        return ShopifyHmac.Verify(body, http.Request.Headers[SignatureHeader], callback.Secret, callback.PreviousSecret)
-            ? (body, null)
-            : (null, Problem(StatusCodes.Status401Unauthorized, "Invalid signature", $"{SignatureHeader} is missing or does not match the body."));
+        using var body = await ShopifyWebhookApi.ReadBodyAsync(http, settings.MaxWebhookBodyBytes);
+        if (body.Problem is { } unread)
+        {
+            return (null, unread);
+        }
+
+        return ShopifyHmac.Verify(body.Bytes, signature, callback.Secret, callback.PreviousSecret)
+            ? (body.ToArray(), null)
+            : (null, NotSigned());
     }
+
+    /// <summary>One answer for an unknown connector, a missing signature and a wrong one.</summary>
+    public static IResult NotSigned() => Problem(StatusCodes.Status401Unauthorized, "Not authenticated",
+        $"The callback is not signed ({SignatureHeader}) by a connector this gateway serves.");
 
     public const string StockChanged = "stock.changed";
 
@@ -157,6 +174,23 @@ public static partial class ErpWebhookApi
         if (e is null)
         {
             return "The body must be a JSON object.";
+        }
+
+        if (EdgeRules.FirstKeyProblem(("eventId", e.EventId), ("orderId", e.OrderId), ("shop", e.Shop), ("erpNumber", e.ErpNumber), ("sku", e.Sku),
+                ("location", e.Location), ("shipment.id", e.Shipment?.Id)) is { } badKey)
+        {
+            return badKey;
+        }
+
+        if (e.Shipment?.Lines?.Select(l => EdgeRules.KeyProblem("shipment.lines.sku", l.Sku)).FirstOrDefault(p => p is not null) is { } badSku)
+        {
+            return badSku;
+        }
+
+        if (e.OnHand < 0 || e.Version < 0)
+        {
+            // A negative figure is no stock count, and a version below zero would sort before every real one.
+            return "onHand and version must not be negative.";
         }
 
         if (e.Type == StockChanged)

@@ -10,7 +10,11 @@ public static class ShopifyHmac
         Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));
 
     /// <summary>Constant-time check against each accepted secret (the current one and, during rotation, the previous).</summary>
-    public static bool Verify(ReadOnlySpan<byte> body, string? header, params string?[] secrets)
+    public static bool Verify(ReadOnlySpan<byte> body, string? header, params string?[] secrets) =>
+        Verify(new System.Buffers.ReadOnlySequence<byte>(body.ToArray()), header, secrets);
+
+    /// <inheritdoc cref="Verify(ReadOnlySpan{byte}, string?, string?[])"/>
+    public static bool Verify(System.Buffers.ReadOnlySequence<byte> body, string? header, params string?[] secrets)
     {
         Span<byte> claimed = stackalloc byte[32];
         if (string.IsNullOrEmpty(header) || !Convert.TryFromBase64String(header, claimed, out var written) || written != 32)
@@ -27,7 +31,14 @@ public static class ShopifyHmac
                 continue;
             }
 
-            HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body, actual);
+            // Over the pooled blocks as they are: the body is not copied before it is authenticated.
+            using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(secret));
+            foreach (var segment in body)
+            {
+                hmac.AppendData(segment.Span);
+            }
+
+            hmac.GetHashAndReset(actual);
             // Evaluate every secret so timing does not reveal which one matched.
             valid |= CryptographicOperations.FixedTimeEquals(actual, claimed);
         }

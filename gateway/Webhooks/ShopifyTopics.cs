@@ -111,8 +111,22 @@ public static class ShopifyTopics
         return g => g.GetGrain<IShopifyCustomerGrain>(EntityKeys.ForShop(delivery.Shop, customer.CustomerId)).ReceiveAsync(delivery, customer, deleted);
     }
 
+    /// <summary>
+    /// Privacy requests erase data, and the topic header is not signed: the body must be one Shopify sends for
+    /// this shop (its <c>shop_domain</c>, a <c>shop_id</c>) and, for a person, name that person.
+    /// </summary>
     private static Apply ToPrivacy(ShopifyDelivery delivery, JsonElement payload, PrivacyRequestKind kind)
     {
+        if (!string.Equals(payload.Str("shop_domain"), delivery.Shop, StringComparison.OrdinalIgnoreCase) || payload.Id("shop_id") is null)
+        {
+            throw new ShopifyPayloadException($"a privacy request must name this shop: shop_domain {delivery.Shop} and its shop_id");
+        }
+
+        if (kind != PrivacyRequestKind.ShopRedact && payload.Obj("customer")?.Id("id") is null)
+        {
+            throw new ShopifyPayloadException("a customer's privacy request must name the customer (customer.id)");
+        }
+
         var request = ShopifyMapper.PrivacyRequest(kind, payload);
         return g => g.GetGrain<IShopGrain>(delivery.Shop).PrivacyRequestAsync(delivery, request);
     }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.IO;
 using RetailSync.Gateway.Configuration;
 using RetailSync.Intake;
 using RetailSync.Shopify;
@@ -34,22 +35,25 @@ public static partial class ShopifyWebhookApi
             return TooLarge(settings);
         }
 
-        var body = await ReadBodyAsync(http, settings.MaxWebhookBodyBytes);
-        if (body is null)
-        {
-            return TooLarge(settings);
-        }
-
+        // Who sends is settled before a byte of the body is read: an unknown shop or an unsigned delivery
+        // costs us nothing, and both get the same answer as a bad signature (no telling which shops exist).
         var headers = request.Headers;
         string? shop = headers["X-Shopify-Shop-Domain"];
-        if (string.IsNullOrEmpty(shop) || !settings.Shops.TryGetValue(shop, out var shopSettings))
+        string? signature = headers["X-Shopify-Hmac-Sha256"];
+        if (string.IsNullOrEmpty(shop) || string.IsNullOrEmpty(signature) || !settings.Shops.TryGetValue(shop, out var shopSettings))
         {
-            return Unauthorized("Unknown shop", "X-Shopify-Shop-Domain is missing or names a shop that is not configured.");
+            return NotSigned();
         }
 
-        if (!ShopifyHmac.Verify(body, headers["X-Shopify-Hmac-Sha256"], shopSettings.WebhookSecret, shopSettings.PreviousWebhookSecret))
+        using var body = await ReadBodyAsync(http, settings.MaxWebhookBodyBytes);
+        if (body.Problem is { } unread)
         {
-            return Unauthorized("Invalid signature", "X-Shopify-Hmac-Sha256 is missing or does not match the body.");
+            return unread;
+        }
+
+        if (!ShopifyHmac.Verify(body.Bytes, signature, shopSettings.WebhookSecret, shopSettings.PreviousWebhookSecret))
+        {
+            return NotSigned();
         }
 
         string? topic = headers["X-Shopify-Topic"];
@@ -60,6 +64,13 @@ public static partial class ShopifyWebhookApi
 
         string? eventId = NullIfEmpty(headers["X-Shopify-Event-Id"]);
         string? webhookId = NullIfEmpty(headers["X-Shopify-Webhook-Id"]);
+        string? apiVersion = NullIfEmpty(headers["X-Shopify-API-Version"]);
+        if (EdgeRules.FirstKeyProblem(("X-Shopify-Topic", topic), ("X-Shopify-Event-Id", eventId), ("X-Shopify-Webhook-Id", webhookId),
+                ("X-Shopify-API-Version", apiVersion)) is { } badKey)
+        {
+            return BadRequest("Malformed header", badKey);
+        }
+
         if (eventId is null && webhookId is null)
         {
             return BadRequest("Missing delivery id", "X-Shopify-Event-Id or X-Shopify-Webhook-Id is required to apply the event once.");
@@ -84,7 +95,7 @@ public static partial class ShopifyWebhookApi
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body);
+            document = JsonDocument.Parse(body.Bytes);
         }
         catch (JsonException ex)
         {
@@ -100,20 +111,22 @@ public static partial class ShopifyWebhookApi
 
             var delivery = new ShopifyDelivery(
                 shop.ToLowerInvariant(), shopSettings.Tenant, topic, eventId, webhookId, triggeredAt,
-                NullIfEmpty(headers["X-Shopify-API-Version"]), headers["X-Shopify-Test"] == "true", clock.GetUtcNow());
+                apiVersion, headers["X-Shopify-Test"] == "true", clock.GetUtcNow());
             ShopifyTopics.Apply apply;
             try
             {
                 apply = route(delivery, document.RootElement);
             }
-            catch (ShopifyPayloadException ex)
+            catch (Exception ex) when (ex is ShopifyPayloadException or InvalidOperationException or FormatException or OverflowException or ArgumentException)
             {
+                // Valid JSON, signed, and still not what the topic promises: a value out of range (1e309, a
+                // quantity past int), a string that is not UTF-8, an id that is not an id.
                 return BadRequest("Unexpected payload", $"The {topic} payload cannot be mapped: {ex.Message}");
             }
 
             try
             {
-                return TypedResults.Ok(await intake.RecordAsync(delivery, body, apply, http.RequestAborted).WaitAsync(RecordTimeout));
+                return TypedResults.Ok(await intake.RecordAsync(delivery, body.ToArray(), apply, http.RequestAborted).WaitAsync(RecordTimeout));
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
             {
@@ -125,49 +138,55 @@ public static partial class ShopifyWebhookApi
         }
     }
 
-    /// <summary>The raw bytes (the signature covers them exactly), or null past the limit.</summary>
-    internal static async Task<byte[]?> ReadBodyAsync(HttpContext http, long limit)
+    private static readonly RecyclableMemoryStreamManager Buffers = new(new RecyclableMemoryStreamManager.Options
+    {
+        BlockSize = 16 * 1024,
+        LargeBufferMultiple = 256 * 1024,
+        MaximumBufferSize = 4 * 1024 * 1024,
+        // What the pools keep between requests is bounded; a burst beyond it is left to the GC.
+        MaximumSmallPoolFreeBytes = 16 * 1024 * 1024,
+        MaximumLargePoolFreeBytes = 16 * 1024 * 1024,
+    });
+
+    /// <summary>
+    /// The raw bytes (the signature covers them exactly) in pooled blocks taken as they arrive, so a client that
+    /// announces 2 MiB and sends nothing holds one block; or the problem to answer (too large, too slow, cut off).
+    /// </summary>
+    internal static async Task<RequestBody> ReadBodyAsync(HttpContext http, long limit)
     {
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size && size.MaxRequestBodySize < limit + 1)
         {
             size.MaxRequestBodySize = limit + 1;
         }
 
-        if (http.Request.ContentLength is { } length && length <= limit)
-        {
-            // The usual case (Shopify sends Content-Length): one array of the body's size, read straight into.
-            var body = new byte[length];
-            var got = await http.Request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, http.RequestAborted);
-            // A body shorter than announced is cut off; Kestrel refuses one longer before we see it.
-            return got == body.Length ? body : body[..got];
-        }
-
-        if (http.Request.ContentLength > limit)
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream(4096);
-        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        var buffer = Buffers.GetStream("webhook-body");
         try
         {
-            int read;
-            while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
+            while (true)
             {
-                if (buffer.Length + read > limit)
+                var read = await http.Request.Body.ReadAsync(buffer.GetMemory(16 * 1024), http.RequestAborted);
+                if (read == 0)
                 {
-                    return null;
+                    break;
                 }
 
-                buffer.Write(chunk, 0, read);
+                buffer.Advance(read);
+                if (buffer.Length > limit)
+                {
+                    buffer.Dispose();
+                    return new RequestBody(null, TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large",
+                        detail: $"Bodies are limited to {limit} bytes (RetailSync:MaxWebhookBodyBytes)."));
+                }
             }
         }
-        finally
+        catch (BadHttpRequestException ex)
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
+            // Kestrel's own refusals while reading: too slow (408, MinRequestBodyDataRate), too large, malformed framing.
+            buffer.Dispose();
+            return new RequestBody(null, TypedResults.Problem(statusCode: ex.StatusCode, title: "Body not read", detail: ex.Message));
         }
 
-        return buffer.ToArray();
+        return new RequestBody(buffer, null);
     }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
@@ -176,12 +195,26 @@ public static partial class ShopifyWebhookApi
         statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large",
         detail: $"Webhook bodies are limited to {settings.MaxWebhookBodyBytes} bytes (RetailSync:MaxWebhookBodyBytes).");
 
-    private static IResult Unauthorized(string title, string detail) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: title, detail: detail);
+    /// <summary>One answer for an unknown shop, a missing signature and a wrong one.</summary>
+    private static IResult NotSigned() => TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Not authenticated",
+        detail: "The delivery is not signed by a shop this gateway serves (X-Shopify-Shop-Domain, X-Shopify-Hmac-Sha256).");
 
     private static IResult BadRequest(string title, string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: title, detail: detail);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shopify {Topic} delivery {DedupeKey} not recorded; answered 503 so Shopify retries")]
     private static partial void LogNotRecorded(ILogger logger, Exception ex, string topic, string dedupeKey);
+}
+
+/// <summary>A request body in pooled blocks (dispose to give them back), or why it was not read.</summary>
+internal sealed class RequestBody(RecyclableMemoryStream? buffer, IResult? problem) : IDisposable
+{
+    public IResult? Problem => problem;
+
+    public System.Buffers.ReadOnlySequence<byte> Bytes => buffer?.GetReadOnlySequence() ?? default;
+
+    /// <summary>A copy to keep (recorded in the inbox or the grain), taken once the body is authenticated.</summary>
+    public byte[] ToArray() => System.Buffers.BuffersExtensions.ToArray(Bytes);
+
+    public void Dispose() => buffer?.Dispose();
 }

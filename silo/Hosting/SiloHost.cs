@@ -51,7 +51,7 @@ public static partial class SiloHost
 
         builder.AddConnectors(sandbox);
         builder.UseDefaultUrlUnlessConfigured(DevelopmentDefaults.Url);
-        builder.AddRetailSyncApi(webhookInbox: !embedded && servesApi);
+        builder.AddRetailSyncApi(webhookInbox: !embedded && servesApi, developmentDefaults: embedded);
 
         var app = builder.Build();
         app.UseRetailSyncErrors();

@@ -175,7 +175,11 @@ public sealed class ErpCallbackTests(SandboxHostFixture sandbox) : IAsyncLifetim
         await Refused(Callback("""{"eventId":"x","type":"order.shipped","orderId":"1"}"""), HttpStatusCode.BadRequest);
         await Refused(Callback("{not json"), HttpStatusCode.BadRequest);
         await Refused(Callback("""{"eventId":"x","type":"order.onHold","orderId":"404404"}"""), HttpStatusCode.NotFound);
-        await Refused(Callback(hold, connector: "sap"), HttpStatusCode.NotFound);
+        await Refused(Callback(hold, connector: "sap"), HttpStatusCode.Unauthorized);
+
+        // Connector names are case-insensitive; the event is the same whichever spelling the ERP uses.
+        var shouted = await sandbox.Http.SendAsync(Callback(hold, connector: "BC"));
+        Assert.Equal("duplicate", (await shouted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
 
         var order = await WaitForAsync(id, o => Status(o) == "OnHold", "on hold once");
         Assert.Single(order.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("kind").GetString() == "erp:bc/order.onHold");
