@@ -84,8 +84,8 @@ public static class SandboxApi
         MapSalesforce(group.MapGroup("/salesforce"), salesforce, traffic.Salesforce);
         MapBusinessCentral(group.MapGroup("/bc"), bc, traffic.BusinessCentral);
         var configuration = app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>();
-        Erp.ErpCallbacks.MapErp(group.MapGroup("/erp"), bc, configuration);
         var server = app.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>();
+        Erp.ErpCallbacks.MapErp(group.MapGroup("/erp"), bc, configuration, () => OwnAddress(server));
         Erp.ErpCallbacks.ReportAvailability(bc, configuration, () => OwnAddress(server));
         return app;
     }

@@ -38,39 +38,67 @@ public static class ClusterModeGuard
 
         foreach (var (domain, shop) in options.Shops)
         {
-            if (string.IsNullOrWhiteSpace(shop.WebhookSecret) || shop.WebhookSecret == DevelopmentDefaults.WebhookSecret)
-            {
-                problems.Add($"RetailSync:Shops:{domain}:WebhookSecret is missing or is the development secret.");
-            }
-
+            CheckSecret(problems, $"RetailSync:Shops:{domain}:WebhookSecret", shop.WebhookSecret, required: true);
+            CheckSecret(problems, $"RetailSync:Shops:{domain}:PreviousWebhookSecret", shop.PreviousWebhookSecret, required: false);
             if (string.IsNullOrWhiteSpace(shop.Tenant))
             {
                 problems.Add($"RetailSync:Shops:{domain}:Tenant is missing.");
             }
         }
 
-        foreach (var (connector, callback) in options.ErpCallbacks)
+        foreach (var (kind, callbacks) in new[] { ("ErpCallbacks", options.ErpCallbacks), ("CrmCallbacks", options.CrmCallbacks) })
         {
-            if (string.IsNullOrWhiteSpace(callback.Secret) || callback.Secret == DevelopmentDefaults.ErpCallbackSecret)
+            foreach (var (connector, callback) in callbacks)
             {
-                problems.Add($"RetailSync:ErpCallbacks:{connector}:Secret is missing or is the development secret.");
+                CheckSecret(problems, $"RetailSync:{kind}:{connector}:Secret", callback.Secret, required: true);
+                CheckSecret(problems, $"RetailSync:{kind}:{connector}:PreviousSecret", callback.PreviousSecret, required: false);
             }
         }
 
-        foreach (var (connector, callback) in options.CrmCallbacks)
+        if (options.ApiKeys.Count == 0)
         {
-            if (string.IsNullOrWhiteSpace(callback.Secret) || callback.Secret == DevelopmentDefaults.CrmCallbackSecret)
-            {
-                problems.Add($"RetailSync:CrmCallbacks:{connector}:Secret is missing or is the development secret.");
-            }
+            problems.Add("RetailSync:ApiKeys is missing (env RetailSync__ApiKeys__0).");
         }
 
-        if (options.ApiKeys.Count == 0 || options.ApiKeys.Any(k => string.IsNullOrWhiteSpace(k) || k == DevelopmentDefaults.ApiKey))
+        for (var i = 0; i < options.ApiKeys.Count; i++)
         {
-            problems.Add("RetailSync:ApiKeys is missing or contains the development key (env RetailSync__ApiKeys__0).");
+            CheckSecret(problems, $"RetailSync:ApiKeys:{i}", options.ApiKeys[i], required: true);
+        }
+
+        if (configuration.GetValue("RetailSync:Sandbox:Enabled", false) && !configuration.GetValue("RetailSync:Sandbox:AllowInCluster", false))
+        {
+            // The simulated vendors answer anyone and accept the public sandbox tokens.
+            problems.Add("RetailSync:Sandbox:Enabled is true: the simulated vendors are not served in cluster mode (a test cluster may set RetailSync:Sandbox:AllowInCluster).");
         }
 
         return problems;
+    }
+
+    /// <summary>Secrets and API keys are at least this long: a short one falls to guessing (HMAC keys are 32 bytes for a reason).</summary>
+    public const int MinSecretLength = 32;
+
+    private static readonly HashSet<string> DevelopmentSecrets =
+    [
+        DevelopmentDefaults.WebhookSecret, DevelopmentDefaults.ErpCallbackSecret, DevelopmentDefaults.CrmCallbackSecret, DevelopmentDefaults.ApiKey,
+    ];
+
+    private static void CheckSecret(List<string> problems, string setting, string? value, bool required)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            if (required)
+            {
+                problems.Add($"{setting} is missing.");
+            }
+        }
+        else if (DevelopmentSecrets.Contains(value.Trim()))
+        {
+            problems.Add($"{setting} is a public development value.");
+        }
+        else if (value.Trim().Length < MinSecretLength)
+        {
+            problems.Add($"{setting} is shorter than {MinSecretLength} characters.");
+        }
     }
 
     public static void EnsureValid(IConfiguration configuration, bool servesWebhooksAndApi)

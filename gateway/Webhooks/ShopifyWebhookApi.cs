@@ -117,10 +117,16 @@ public static partial class ShopifyWebhookApi
             {
                 apply = route(delivery, document.RootElement);
             }
-            catch (Exception ex) when (ex is ShopifyPayloadException or InvalidOperationException or FormatException or OverflowException or ArgumentException)
+            catch (ShopifyPayloadException ex)
             {
-                // Valid JSON, signed, and still not what the topic promises: a value out of range (1e309, a
-                // quantity past int), a string that is not UTF-8, an id that is not an id.
+                return BadRequest("Unexpected payload", $"The {topic} payload cannot be mapped: {ex.Message}");
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Valid JSON, signed, and still not what the topic promises (a value of another JSON type, a string
+                // that is not UTF-8): the mapping is a pure function of the payload, so whatever it throws is the
+                // payload's fault and nothing has been recorded. Logged, as it may also show a mapping to improve.
+                LogUnmappable(loggers.CreateLogger("RetailSync.Webhooks"), ex, topic);
                 return BadRequest("Unexpected payload", $"The {topic} payload cannot be mapped: {ex.Message}");
             }
 
@@ -201,6 +207,9 @@ public static partial class ShopifyWebhookApi
 
     private static IResult BadRequest(string title, string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: title, detail: detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shopify {Topic} payload could not be mapped; answered 400")]
+    private static partial void LogUnmappable(ILogger logger, Exception ex, string topic);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shopify {Topic} delivery {DedupeKey} not recorded; answered 503 so Shopify retries")]
     private static partial void LogNotRecorded(ILogger logger, Exception ex, string topic, string dedupeKey);

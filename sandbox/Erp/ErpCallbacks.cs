@@ -31,7 +31,7 @@ public static class ErpCallbacks
 
     public sealed record StockRequest(string Sku, string? Location, decimal OnHand);
 
-    public static void MapErp(RouteGroupBuilder group, BusinessCentralSimulator bc, IConfiguration configuration)
+    public static void MapErp(RouteGroupBuilder group, BusinessCentralSimulator bc, IConfiguration configuration, Func<string?> ownAddress)
     {
         group.MapPost("/ship", async (ShipRequest request, HttpContext http) =>
         {
@@ -54,7 +54,7 @@ public static class ErpCallbacks
                     })]),
                 },
             };
-            return Results.Ok(new { shipment = Parse(shipment), callback = await SendAsync(http, configuration, body) });
+            return Results.Ok(new { shipment = Parse(shipment), callback = await SendAsync(http, configuration, ownAddress, body) });
         });
         group.MapPost("/stock", async (StockRequest request, HttpContext http) =>
         {
@@ -70,7 +70,7 @@ public static class ErpCallbacks
                 ["eventId"] = $"stock-{request.Sku}-{version}", ["type"] = "stock.changed", ["sku"] = request.Sku, ["location"] = request.Location ?? "MAIN",
                 ["onHand"] = figure, ["version"] = version, ["occurredAt"] = DateTimeOffset.UtcNow.ToString("O"),
             };
-            return Results.Ok(new { version, callback = await SendAsync(http, configuration, body) });
+            return Results.Ok(new { version, callback = await SendAsync(http, configuration, ownAddress, body) });
         });
         group.MapPost("/events", async (EventRequest request, HttpContext http) =>
         {
@@ -79,7 +79,7 @@ public static class ErpCallbacks
                 ["eventId"] = $"{request.Type}-{Guid.NewGuid():N}", ["type"] = request.Type, ["orderId"] = request.OrderId,
                 ["reason"] = request.Reason, ["occurredAt"] = DateTimeOffset.UtcNow.ToString("O"),
             };
-            return Results.Ok(new { callback = await SendAsync(http, configuration, body) });
+            return Results.Ok(new { callback = await SendAsync(http, configuration, ownAddress, body) });
         });
     }
 
@@ -114,10 +114,13 @@ public static class ErpCallbacks
 
     private static System.Text.Json.JsonElement Parse(JsonNode node) => System.Text.Json.JsonDocument.Parse(node.ToJsonString()).RootElement.Clone();
 
-    /// <summary>Posts the signed event to RetailSync (by default this same host) and reports its answer.</summary>
-    private static async Task<object> SendAsync(HttpContext http, IConfiguration configuration, JsonObject body)
+    /// <summary>
+    /// Posts the signed event to RetailSync (by default this same host, by the address it listens on) and reports its
+    /// answer. Never to the request's Host header: whoever calls the sandbox would choose where it posts (SSRF).
+    /// </summary>
+    private static async Task<object> SendAsync(HttpContext http, IConfiguration configuration, Func<string?> ownAddress, JsonObject body)
     {
-        var url = configuration["RetailSync:Sandbox:ErpCallbackUrl"] ?? $"{http.Request.Scheme}://{http.Request.Host}/webhooks/erp/{Connector}";
+        var url = configuration["RetailSync:Sandbox:ErpCallbackUrl"] ?? $"{ownAddress()}/webhooks/erp/{Connector}";
         return await PostAsync(url, configuration, body, http.RequestAborted);
     }
 

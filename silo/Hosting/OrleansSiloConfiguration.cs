@@ -130,10 +130,17 @@ public static class OrleansSiloConfiguration
             ? ip
             : Dns.GetHostAddresses(host).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
 
+    /// <summary>
+    /// On by default only in the embedded default: the dashboard has no sign-in and shows every grain call live,
+    /// so a cluster serves it only when an operator turns it on behind their own network controls. It profiles
+    /// every grain call, which is also why it can be switched off to measure without it.
+    /// </summary>
+    public static bool DashboardEnabled(IConfiguration configuration) =>
+        configuration.GetValue("RetailSync:Dashboard:Enabled", RetailSync.Gateway.Configuration.HostingModes.Read(configuration) == RetailSync.Gateway.Configuration.HostingMode.Embedded);
+
     public static void ConfigureDashboard(ISiloBuilder silo, IConfiguration configuration)
     {
-        // The dashboard profiles every grain call; it is switchable so its cost can be measured.
-        if (configuration.GetValue("RetailSync:Dashboard:Enabled", true))
+        if (DashboardEnabled(configuration))
         {
             silo.AddDashboard();
         }

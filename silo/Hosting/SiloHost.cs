@@ -64,7 +64,7 @@ public static partial class SiloHost
             app.MapHealthApi();
         }
 
-        if (builder.Configuration.GetValue("RetailSync:Dashboard:Enabled", true))
+        if (OrleansSiloConfiguration.DashboardEnabled(builder.Configuration))
         {
             app.MapOrleansDashboard(routePrefix: "/dashboard");
         }

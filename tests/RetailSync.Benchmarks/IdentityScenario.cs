@@ -51,7 +51,7 @@ public static class IdentityScenario
                 var db = await postgres.CreateDatabaseAsync();
                 var clusterId = "bench-" + Guid.NewGuid().ToString("N")[..6];
                 silo = SiloProcess.Start([
-                    .. common, "--RetailSync:Mode=Cluster", "--RetailSync:Silo:ServeApi=true", "--RetailSync:Sandbox:Enabled=true",
+                    .. common, "--RetailSync:Mode=Cluster", "--RetailSync:Silo:ServeApi=true", "--RetailSync:Sandbox:Enabled=true", "--RetailSync:Sandbox:AllowInCluster=true",
                     $"--RetailSync:Cluster:ConnectionString={db}", $"--RetailSync:Cluster:ClusterId={clusterId}",
                     $"--RetailSync:Cluster:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Cluster:GatewayPort={PostgresServer.FreePort()}"]);
                 client = Client(c =>

@@ -45,7 +45,7 @@ public static class MemoryScenario
         var clusterId = "mem-" + Guid.NewGuid().ToString("N")[..6];
         var gatewayPort = PostgresServer.FreePort();
         await using var silo = cluster
-            ? SiloProcess.Start([.. common, "--RetailSync:Mode=Cluster", "--RetailSync:Silo:ServeApi=true", "--RetailSync:Sandbox:Enabled=true",
+            ? SiloProcess.Start([.. common, "--RetailSync:Mode=Cluster", "--RetailSync:Silo:ServeApi=true", "--RetailSync:Sandbox:Enabled=true", "--RetailSync:Sandbox:AllowInCluster=true",
                 $"--RetailSync:Cluster:ConnectionString={db}", $"--RetailSync:Cluster:ClusterId={clusterId}",
                 $"--RetailSync:Cluster:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Cluster:GatewayPort={gatewayPort}"])
             : SiloProcess.Start([.. common, $"--RetailSync:Embedded:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Embedded:GatewayPort={gatewayPort}"]);

@@ -184,4 +184,20 @@ public sealed class ErpCallbackTests(SandboxHostFixture sandbox) : IAsyncLifetim
         var order = await WaitForAsync(id, o => Status(o) == "OnHold", "on hold once");
         Assert.Single(order.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("kind").GetString() == "erp:bc/order.onHold");
     }
+
+    [Fact]
+    public async Task the_sandbox_erp_posts_its_callbacks_to_its_own_address_whatever_host_the_caller_names()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/sandbox/erp/events")
+        {
+            Content = JsonContent.Create(new { type = "order.released", orderId = "1" }),
+        };
+        request.Headers.Host = "attacker.example:9";
+
+        var response = await sandbox.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var url = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("callback").GetProperty("url").GetString()!;
+        Assert.StartsWith(sandbox.Http.BaseAddress!.GetLeftPart(UriPartial.Authority) + "/webhooks/erp/", url, StringComparison.Ordinal);
+    }
 }

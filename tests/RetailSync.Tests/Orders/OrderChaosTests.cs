@@ -22,7 +22,7 @@ public sealed class OrderChaosTests(PostgresFixture postgres, ITestOutputHelper 
 {
     private const int Orders = 500;
     private const string Shop = "chaos.myshopify.com";
-    private const string Secret = "chaos-webhook-secret";
+    private const string Secret = "chaos-webhook-secret-0123456789abcdef";
 
     [Fact]
     public async Task every_order_ends_accepted_once_in_the_erp_and_the_crm_despite_faults_duplicates_and_a_killed_silo()
@@ -46,7 +46,7 @@ public sealed class OrderChaosTests(PostgresFixture postgres, ITestOutputHelper 
 
         var db = await postgres.Server.CreateDatabaseAsync();
         var clusterId = "chaos-" + Guid.NewGuid().ToString("N")[..8];
-        string[] Args() => SandboxedCluster.SiloArgs(db, clusterId, sandbox.Http.BaseAddress!.ToString(), Shop, Secret, "chaos-api-key",
+        string[] Args() => SandboxedCluster.SiloArgs(db, clusterId, sandbox.Http.BaseAddress!.ToString(), Shop, Secret, "chaos-api-key-0123456789abcdef0123456",
             "--RetailSync:Connectors:Salesforce:RequestsPerSecond=40", "--RetailSync:Connectors:BusinessCentral:RequestsPerSecond=500",
             "--RetailSync:Outbound:RetryBaseDelay=00:00:00.200", "--RetailSync:Outbound:MaxDelay=00:00:02", "--RetailSync:Outbound:MaxAttempts=500",
             "--RetailSync:Outbound:SweepPeriod=00:00:03", "--RetailSync:Outbound:SweepAge=00:00:05");
@@ -105,7 +105,7 @@ public sealed class OrderChaosTests(PostgresFixture postgres, ITestOutputHelper 
         await Parallel.ForEachAsync(Enumerable.Range(half, Orders - half), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) => await SendOrderAsync(i));
 
         using var api = new HttpClient { BaseAddress = new Uri(a.HttpUrl), Timeout = TimeSpan.FromSeconds(10) };
-        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "chaos-api-key");
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "chaos-api-key-0123456789abcdef0123456");
         // First from the vendors' side, without reading any order (a query activates its grain, which
         // would resend its commands and hide a lost one): the CRM ends up with every order accepted.
         var expectedIds = ids.Select(i => i.ToString(CultureInfo.InvariantCulture)).ToHashSet();

@@ -116,14 +116,14 @@ public sealed class OrderCountsKpiTests : IAsyncLifetime
 public sealed class OrderCountsClusterTests(PostgresFixture postgres)
 {
     private const string Secret = "sandbox-webhook-secret-but-for-cluster";
-    private const string ApiKey = "cluster-test-key";
+    private const string ApiKey = "cluster-test-key-0123456789abcdef0123";
 
     private static readonly string[] Args =
     [
         "--RetailSync:Silo:ServeApi=true",
         "--RetailSync:Dashboard:Enabled=false",
         // The vendors' simulators on the silo's own Kestrel, as in the embedded default.
-        "--RetailSync:Sandbox:Enabled=true",
+        "--RetailSync:Sandbox:Enabled=true", "--RetailSync:Sandbox:AllowInCluster=true",
         $"--RetailSync:Shops:{OrderCountsScenario.Shop}:Tenant=sandbox",
         $"--RetailSync:Shops:{OrderCountsScenario.Shop}:WebhookSecret={Secret}",
         $"--RetailSync:ApiKeys:0={ApiKey}",

@@ -34,9 +34,36 @@ public sealed class ClusterModeGuardTests
         var problems = ClusterModeGuard.Problems(Config(
             ("RetailSync:Cluster:ConnectionString", "Host=db"),
             ("RetailSync:Shops:a.myshopify.com:Tenant", "acme"),
-            ("RetailSync:Shops:a.myshopify.com:WebhookSecret", "s3cr3t-from-shopify"),
-            ("RetailSync:ApiKeys:0", "ops-key-1")), servesWebhooksAndApi: true);
+            ("RetailSync:Shops:a.myshopify.com:WebhookSecret", LongSecret),
+            ("RetailSync:Shops:a.myshopify.com:PreviousWebhookSecret", LongSecret + "-old"),
+            ("RetailSync:ErpCallbacks:bc:Secret", LongSecret + "-erp"),
+            ("RetailSync:ApiKeys:0", LongSecret + "-ops")), servesWebhooksAndApi: true);
         Assert.Empty(problems);
+    }
+
+    private const string LongSecret = "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";
+
+    [Fact]
+    public void short_secrets_development_values_kept_as_previous_ones_and_the_sandbox_are_refused()
+    {
+        var problems = ClusterModeGuard.Problems(Config(
+            ("RetailSync:Cluster:ConnectionString", "Host=db"),
+            ("RetailSync:Shops:a.myshopify.com:Tenant", "acme"),
+            ("RetailSync:Shops:a.myshopify.com:WebhookSecret", "x"),
+            ("RetailSync:Shops:a.myshopify.com:PreviousWebhookSecret", DevelopmentDefaults.WebhookSecret),
+            ("RetailSync:ErpCallbacks:bc:Secret", LongSecret),
+            ("RetailSync:ErpCallbacks:bc:PreviousSecret", DevelopmentDefaults.ErpCallbackSecret),
+            ("RetailSync:CrmCallbacks:salesforce:Secret", "short-crm-secret"),
+            ("RetailSync:ApiKeys:0", "k"),
+            ("RetailSync:Sandbox:Enabled", "true")), servesWebhooksAndApi: true);
+
+        Assert.Contains("RetailSync:Shops:a.myshopify.com:WebhookSecret is shorter than 32 characters.", problems);
+        Assert.Contains("RetailSync:Shops:a.myshopify.com:PreviousWebhookSecret is a public development value.", problems);
+        Assert.Contains("RetailSync:ErpCallbacks:bc:PreviousSecret is a public development value.", problems);
+        Assert.Contains("RetailSync:CrmCallbacks:salesforce:Secret is shorter than 32 characters.", problems);
+        Assert.Contains("RetailSync:ApiKeys:0 is shorter than 32 characters.", problems);
+        Assert.Contains(problems, p => p.StartsWith("RetailSync:Sandbox:Enabled", StringComparison.Ordinal));
+        Assert.Equal(6, problems.Count);
     }
 
     [Fact]

@@ -22,8 +22,8 @@ namespace RetailSync.Tests.Refunds;
 public sealed class RefundClusterTests(PostgresFixture postgres, ITestOutputHelper output)
 {
     private const string Shop = "refunds.myshopify.com";
-    private const string Secret = "refunds-webhook-secret";
-    private const string ApiKey = "refunds-api-key";
+    private const string Secret = "refunds-webhook-secret-0123456789abcdef";
+    private const string ApiKey = "refunds-api-key-0123456789abcdef01234";
 
     private sealed record Setup(InProcessHost Sandbox, BusinessCentralSimulator Bc, SalesforceSimulator Crm, string Db, string ClusterId) : IAsyncDisposable
     {

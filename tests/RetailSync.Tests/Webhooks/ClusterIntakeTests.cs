@@ -10,10 +10,9 @@ public sealed class ClusterIntakeTests(PostgresFixture postgres)
     private static readonly string[] Secrets =
     [
         "--RetailSync:Silo:ServeApi=true",
-        "--RetailSync:Dashboard:Enabled=false",
         "--RetailSync:Shops:sandbox.myshopify.com:Tenant=sandbox",
         "--RetailSync:Shops:sandbox.myshopify.com:WebhookSecret=sandbox-webhook-secret-but-for-cluster",
-        "--RetailSync:ApiKeys:0=cluster-test-key",
+        "--RetailSync:ApiKeys:0=cluster-test-key-0123456789abcdef0123",
     ];
 
     [Fact]
@@ -24,6 +23,9 @@ public sealed class ClusterIntakeTests(PostgresFixture postgres)
         var orderId = Random.Shared.NextInt64(1_000_000, 9_000_000_000);
         var body = ShopifyFixtures.OrderVariant("orders_create__hookdeck-2024-10.json", orderId, DateTimeOffset.UtcNow);
         HttpRequestMessage Delivery(string eventId) => ShopifyFixtures.Delivery("orders/create", body, eventId: eventId, secret: "sandbox-webhook-secret-but-for-cluster");
+
+        // Cluster mode serves no dashboard unless an operator turns it on (it has no sign-in).
+        Assert.Equal(HttpStatusCode.NotFound, (await host.Http.GetAsync("/dashboard")).StatusCode);
 
         // Answered once the webhook inbox's row is committed; the order grain has it moments later.
         var accepted = await host.Http.SendJsonAsync(Delivery("first"));
@@ -53,7 +55,7 @@ public sealed class ClusterIntakeTests(PostgresFixture postgres)
         List<string?> correlations = [];
         await Eventually.TrueAsync(async () =>
         {
-            var (_, order) = await host.Http.GetApiAsync($"/api/v1/orders/sandbox.myshopify.com/{orderId}", "cluster-test-key");
+            var (_, order) = await host.Http.GetApiAsync($"/api/v1/orders/sandbox.myshopify.com/{orderId}", "cluster-test-key-0123456789abcdef0123");
             correlations = [.. order.GetProperty("timeline").EnumerateArray()
                 .Where(e => e.GetProperty("kind").GetString()!.StartsWith("shopify:", StringComparison.Ordinal) && e.GetProperty("kind").GetString()!.Contains('/', StringComparison.Ordinal))
                 .Select(e => e.GetProperty("correlationId").GetString())];
@@ -66,7 +68,7 @@ public sealed class ClusterIntakeTests(PostgresFixture postgres)
         Assert.Equal("duplicate", again.Body.GetProperty("status").GetString());
         await Eventually.TrueAsync(async () => await ScalarAsync(db, "SELECT count(*) FROM rs_webhook_inbox WHERE forwarded_at IS NULL OR body IS NOT NULL") == 0,
             TimeSpan.FromSeconds(30), "every inbox row forwarded");
-        var (_, kpis) = await host.Http.GetApiAsync("/api/v1/kpis", "cluster-test-key");
+        var (_, kpis) = await host.Http.GetApiAsync("/api/v1/kpis", "cluster-test-key-0123456789abcdef0123");
         Assert.Equal(0, kpis.GetProperty("webhookInbox").GetProperty("pending").GetInt64());
     }
 
