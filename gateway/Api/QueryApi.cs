@@ -32,6 +32,20 @@ public static class QueryApi
             Found(await grains.GetGrain<IRefundGrain>(EntityKeys.ReturnKey(shop, returnId)).GetAsync(), $"return {returnId} of {shop}"));
         api.MapGet("/shops/{shop}", async (string shop, IClusterClient grains) =>
             TypedResults.Ok(await grains.GetGrain<IShopGrain>(shop.ToLowerInvariant()).GetAsync()));
+        // A customers/data_request answered: the person's data as held now, as a file to hand to the shop.
+        api.MapGet("/shops/{shop}/data-requests/{dataRequestId}", async Task<Results<Ok<PersonalDataDocument>, ProblemHttpResult>> (
+            string shop, string dataRequestId, HttpResponse response, IClusterClient grains) =>
+        {
+            var document = await grains.GetGrain<IShopGrain>(shop.ToLowerInvariant()).DataRequestDocumentAsync(dataRequestId);
+            if (document is not null)
+            {
+                var name = dataRequestId.All(char.IsAsciiLetterOrDigit) ? $"data-request-{dataRequestId}.json" : "data-request.json";
+                response.Headers.ContentDisposition = $"attachment; filename=\"{name}\"";
+                response.Headers.CacheControl = "no-store";
+            }
+
+            return Found(document, $"data request {dataRequestId} of {shop}");
+        });
 
         var shopify = api.MapGroup("/sources/shopify/{shop}");
         shopify.MapGet("/customers/{customerId}", async Task<Results<Ok<ShopifyCustomerView>, ProblemHttpResult>> (string shop, string customerId, IClusterClient grains) =>

@@ -22,6 +22,13 @@ public interface IExceptionQueueGrain : IGrainWithStringKey
 
     [Alias("Resolve")]
     Task ResolveAsync(string id, string resolution);
+
+    /// <summary>
+    /// A person's data erased from an owner's exceptions: payloads go (a retry resends the owner's own command) and the
+    /// given values are masked in vendor messages, which often echo them.
+    /// </summary>
+    [Alias("Redact")]
+    Task RedactAsync(string ownerKey, ImmutableArray<string> personalValues);
 }
 
 [GenerateSerializer, Immutable, Alias("RetailSync.Operations.OpsException")]

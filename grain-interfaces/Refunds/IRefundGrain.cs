@@ -16,6 +16,10 @@ public interface IRefundGrain : IGrainWithStringKey
 
     [Alias("Get")]
     Task<RefundView?> GetAsync();
+
+    /// <summary>Erases the free text a buyer or staff may have written (refund and return notes) where it is held.</summary>
+    [Alias("Redact")]
+    Task RedactAsync(string reason);
 }
 
 [GenerateSerializer, Immutable, Alias("RetailSync.Refunds.RefundView")]

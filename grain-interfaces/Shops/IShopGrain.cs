@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
+using RetailSync.Customers;
 using RetailSync.Intake;
+using RetailSync.Orders;
 
 namespace RetailSync.Shops;
 
@@ -17,6 +19,13 @@ public interface IShopGrain : IGrainWithStringKey
 
     [Alias("Get")]
     Task<ShopView> GetAsync();
+
+    /// <summary>
+    /// The person's data as this cluster holds it now, for the data request of that id (Shopify's
+    /// <c>data_request.id</c>), to hand to the shop; null for a request never received. Each copy is on the timeline.
+    /// </summary>
+    [Alias("DataRequestDocument")]
+    Task<PersonalDataDocument?> DataRequestDocumentAsync(string dataRequestId);
 }
 
 public enum PrivacyRequestKind
@@ -50,3 +59,18 @@ public sealed record ShopView(
     [property: Id(2)] bool Redacted,
     [property: Id(3)] ImmutableArray<PrivacyRequestView> PrivacyRequests,
     [property: Id(4)] ImmutableArray<TimelineEntry> Timeline);
+
+/// <summary>What a customers/data_request asks for: the person's records in every part of this cluster that holds them.</summary>
+/// <param name="ShopifyCustomer">The person as the shop's Shopify customer (null when never received).</param>
+/// <param name="GoldenCustomer">The golden record the Shopify customer resolved to, with its sources and history.</param>
+/// <param name="Orders">The orders the request names and the golden record's orders in this shop.</param>
+[GenerateSerializer, Immutable, Alias("RetailSync.Shops.PersonalDataDocument")]
+public sealed record PersonalDataDocument(
+    [property: Id(0)] string Shop,
+    [property: Id(1)] string DataRequestId,
+    [property: Id(2)] string? CustomerId,
+    [property: Id(3)] DateTimeOffset RequestedAt,
+    [property: Id(4)] DateTimeOffset ProducedAt,
+    [property: Id(5)] ShopifyCustomerView? ShopifyCustomer,
+    [property: Id(6)] CustomerView? GoldenCustomer,
+    [property: Id(7)] ImmutableArray<OrderView> Orders);

@@ -409,28 +409,6 @@ public sealed partial class CustomerGrain : Grain, ICustomerGrain, ICommandOwner
         }
     }
 
-    public async Task RedactAsync(string reason)
-    {
-        if (S.Redacted)
-        {
-            return;
-        }
-
-        var keys = S.Keys.ToList();
-        S.Journal.Scrub([.. S.Fields.Where(f => CustomerFields.Personal.Contains(f.Key)).Select(f => f.Value.Value),
-            .. S.Sources.Values.SelectMany(s => s.Fields.Where(f => CustomerFields.Personal.Contains(f.Key)).Select(f => f.Value)),
-            .. keys.Select(k => MatchKey.Parse(k).Value)]);
-        S.Sources.Clear();
-        S.SourceRules.Clear();
-        S.Fields.Clear();
-        S.Keys.Clear();
-        S.History = [.. S.History.Select(h => h with { Keys = [], Changes = [] })];
-        S.Redacted = true;
-        S.Journal.Record(clock.GetUtcNow(), "privacy:redacted", reason, null);
-        await this.WriteOrForgetAsync(state);
-        await Task.WhenAll(keys.Select(k => Key(k).ReleaseAsync(Id)));
-    }
-
     public Task<string?> MergedIntoAsync() => Task.FromResult(S.MergedInto);
 
     public Task<CustomerView?> GetAsync()

@@ -5,9 +5,12 @@ using RetailSync.Platform;
 namespace RetailSync.Customers;
 
 public sealed class ShopifyCustomerGrain(
-    [PersistentState("shopifyCustomer", StorageNames.State)] IPersistentState<ShopifyCustomerState> state,
+    [PersistentState(ShopifyCustomerGrain.StateName, StorageNames.State)] IPersistentState<ShopifyCustomerState> state,
     TimeProvider clock) : Grain, IShopifyCustomerGrain
 {
+    /// <summary>The name its state is stored under (what shop erasure looks for).</summary>
+    public const string StateName = "shopifyCustomer";
+
     private ShopifyCustomerState S => state.State;
 
     /// <summary>

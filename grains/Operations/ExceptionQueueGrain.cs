@@ -54,6 +54,20 @@ public sealed class ExceptionQueueGrain(
             await SaveAsync();
         }
     }
+
+    public async Task RedactAsync(string ownerKey, ImmutableArray<string> personalValues)
+    {
+        var owned = state.State.Items.Values.Where(e => e.OwnerKey == ownerKey).ToList();
+        foreach (var e in owned)
+        {
+            state.State.Items[e.Id] = e with { Payload = "", VendorMessage = PersonalValues.MaskIn(e.VendorMessage, personalValues) };
+        }
+
+        if (owned.Count > 0)
+        {
+            await SaveAsync();
+        }
+    }
 }
 
 [GenerateSerializer, Alias("RetailSync.Operations.ExceptionQueueState")]

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using RetailSync.Erp;
+using RetailSync.Intake;
 using RetailSync.Operations;
 using RetailSync.Outbox;
 
@@ -37,12 +38,14 @@ public static partial class OrderDecider
         return (new OrderDecision(), CommandOutbox.View(entry, s.Systems[SystemNames.For(entry.Command.System)].Error) with { Attempts = 0 });
     }
 
-    /// <summary>Removes the buyer's personal data from the order and its timeline.</summary>
+    /// <summary>Removes the buyer's personal data from the order, its timeline and the payloads it has sent.</summary>
     public static void Redact(OrderState s, string reason, DateTimeOffset now)
     {
         if (s.Order is { } order)
         {
-            s.Journal.Scrub(OrderIntakeRules.PersonalValues(order));
+            var personal = PersonalValues.Of(OrderIntakeRules.PersonalValues(order));
+            s.Journal.Scrub(personal);
+            s.Outbox.Redact(personal);
             s.Order = OrderIntakeRules.Redact(order);
         }
 

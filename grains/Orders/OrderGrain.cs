@@ -19,6 +19,9 @@ namespace RetailSync.Orders;
 /// </summary>
 public sealed partial class OrderGrain : Grain, IOrderGrain, IOrderSteps, ICommandOwner
 {
+    /// <summary>The name its state is stored under (what shop erasure looks for).</summary>
+    public const string StateName = "order";
+
     private readonly IPersistentState<OrderState> state;
     private readonly IOptions<OutboundOptions> options;
     private readonly IOptions<InventoryOptions> inventory;
@@ -38,7 +41,7 @@ public sealed partial class OrderGrain : Grain, IOrderGrain, IOrderSteps, IComma
     private (bool Pending, string? Since) unsaved;
 
     public OrderGrain(
-        [PersistentState("order", StorageNames.State)] IPersistentState<OrderState> state,
+        [PersistentState(StateName, StorageNames.State)] IPersistentState<OrderState> state,
         IOutboxIndex outboxIndex,
         IOptions<OutboundOptions> options,
         IOptions<InventoryOptions> inventory,
@@ -171,8 +174,10 @@ public sealed partial class OrderGrain : Grain, IOrderGrain, IOrderSteps, IComma
             await GrainFactory.GetGrain<ICustomerGrain>(EntityKeys.ForShop(tenant, holder)).RedactAsync(reason);
         }
 
+        var personal = S.Order is { } order ? PersonalValues.Of(OrderIntakeRules.PersonalValues(order)) : [];
         OrderDecider.Redact(S, reason, clock.GetUtcNow());
         await this.WriteOrForgetAsync(state);
+        await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RedactAsync(OrderDecider.OwnerKey(S), [.. personal]);
     }
 
     public Task<OrderView?> GetAsync()

@@ -1,5 +1,6 @@
 using RetailSync.Intake;
 using RetailSync.Model;
+using RetailSync.Customers;
 
 namespace RetailSync.Orders;
 
@@ -27,9 +28,16 @@ public static class OrderIntakeRules
     private static Address? RedactAddress(Address? a) =>
         a is null ? null : new Address(null, null, null, null, null, null, a.Province, a.ProvinceCode, null, a.Country, a.CountryCode, null);
 
-    public static IEnumerable<string?> PersonalValues(Order order) =>
-    [
-        order.Email, order.Phone, order.Customer?.Email, order.Customer?.Phone, order.Customer?.FirstName, order.Customer?.LastName,
-        order.BillingAddress?.LastName, order.ShippingAddress?.LastName, order.BillingAddress?.Line1, order.ShippingAddress?.Line1,
-    ];
+    /// <summary>Every value <see cref="Redact"/> takes away, and the phones as the ERP and CRM were sent them (E.164).</summary>
+    public static IEnumerable<string?> PersonalValues(Order order)
+    {
+        var country = order.ShippingAddress?.CountryCode ?? order.BillingAddress?.CountryCode;
+        string?[] phones = [order.Phone, order.Customer?.Phone, order.BillingAddress?.Phone, order.ShippingAddress?.Phone];
+        return [order.Email, order.Customer?.Email, order.Customer?.FirstName, order.Customer?.LastName, order.Customer?.Note, order.Note,
+            .. AddressValues(order.BillingAddress), .. AddressValues(order.ShippingAddress), .. AddressValues(order.Customer?.DefaultAddress),
+            .. phones, .. phones.Select(p => MatchKeys.NormalisePhone(p, country))];
+    }
+
+    private static IEnumerable<string?> AddressValues(Address? a) =>
+        a is null ? [] : [a.FirstName, a.LastName, a.Company, a.Line1, a.Line2, a.City, a.PostalCode, a.Phone];
 }

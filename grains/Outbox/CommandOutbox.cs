@@ -1,3 +1,4 @@
+using RetailSync.Intake;
 using RetailSync.Operations;
 
 namespace RetailSync.Outbox;
@@ -82,6 +83,26 @@ public sealed class CommandOutbox
         if (EntriesStored is { Count: 0 })
         {
             EntriesStored = null;
+        }
+    }
+
+    /// <summary>
+    /// Masks the person's values in the payloads of commands that have ended, and drops the unfinished ones when the
+    /// owner sends nothing more of the person (an erased customer); an order's unsent ERP booking still has to go.
+    /// </summary>
+    public void Redact(IReadOnlyList<string> personalValues, bool dropUnfinished = false)
+    {
+        foreach (var entry in Entries.Where(e => e.EndedAt is not null))
+        {
+            entry.Command = entry.Command with { Payload = PersonalValues.MaskIn(entry.Command.Payload, personalValues) };
+        }
+
+        if (dropUnfinished)
+        {
+            foreach (var entry in Unfinished.ToList())
+            {
+                Remove(entry);
+            }
         }
     }
 

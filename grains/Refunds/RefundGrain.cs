@@ -22,6 +22,9 @@ namespace RetailSync.Refunds;
 /// </summary>
 public sealed class RefundGrain : Grain, IRefundGrain, ICommandOwner
 {
+    /// <summary>The name its state is stored under (what shop erasure looks for).</summary>
+    public const string StateName = "refund";
+
     /// <summary>How often a parked refund asks for its order while active (the outbox sweeper covers a crash).</summary>
     private static readonly TimeSpan OrderPoll = TimeSpan.FromSeconds(2);
 
@@ -32,7 +35,7 @@ public sealed class RefundGrain : Grain, IRefundGrain, ICommandOwner
     private IGrainTimer? orderPoll;
 
     public RefundGrain(
-        [PersistentState("refund", StorageNames.State)] IPersistentState<RefundState> state,
+        [PersistentState(StateName, StorageNames.State)] IPersistentState<RefundState> state,
         IOutboxIndex outboxIndex,
         IOptions<RefundOptions> options,
         TimeProvider clock)
@@ -357,6 +360,26 @@ public sealed class RefundGrain : Grain, IRefundGrain, ICommandOwner
         }
 
         return CommandOutbox.View(entry);
+    }
+
+    public async Task RedactAsync(string reason)
+    {
+        var personal = PersonalValues.Of([S.Refund?.Note, .. S.Return?.Lines.Select(l => l.Note) ?? []]);
+        S.Journal.Scrub(personal);
+        S.Outbox.Redact(personal);
+        if (S.Refund is { } refund)
+        {
+            S.Refund = refund with { Note = null };
+        }
+
+        if (S.Return is { } @return)
+        {
+            S.Return = @return with { Lines = [.. @return.Lines.Select(l => l with { Note = null })] };
+        }
+
+        S.Journal.Record(clock.GetUtcNow(), "privacy:redacted", reason, null);
+        await this.WriteOrForgetAsync(state);
+        await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RedactAsync(OwnerKey, [.. personal]);
     }
 
     public Task<RefundView?> GetAsync()

@@ -19,7 +19,9 @@ public static class OrleansSiloConfiguration
         silo.UseLocalhostClustering(
             siloPort: configuration.GetValue("RetailSync:Embedded:SiloPort", 11111),
             gatewayPort: configuration.GetValue("RetailSync:Embedded:GatewayPort", 30000));
-        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.State, (_, _) => new EmbeddedGrainStorage());
+        silo.Services.AddSingleton<EmbeddedGrainStorage>();
+        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.State, (sp, _) => sp.GetRequiredService<EmbeddedGrainStorage>());
+        silo.Services.AddSingleton<IStoredData, EmbeddedStoredData>();
         silo.AddMemoryGrainStorage(StorageNames.PubSub);
         // Memory storage serialises every write (its default is JSON): the binary serializer, as in
         // cluster mode, keeps the stream subscriptions' writes cheap.
@@ -121,6 +123,7 @@ public static class OrleansSiloConfiguration
         // Projections only: an entity's correctness never depends on a stream delivery.
         AddEventStreams(silo);
         silo.Services.AddSingleton<IOutboxIndex>(sp => new PostgresOutboxIndex(cluster.ConnectionString, cluster.ServiceId, sp.GetRequiredService<ILogger<PostgresOutboxIndex>>()));
+        silo.Services.AddSingleton<IStoredData>(_ => new PostgresStoredData(cluster.ConnectionString, cluster.ServiceId));
         AddOutboxSweeper(silo);
     }
 

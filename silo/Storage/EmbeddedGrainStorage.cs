@@ -63,6 +63,11 @@ public sealed class EmbeddedGrainStorage : IGrainStorage
         return Task.CompletedTask;
     }
 
+    /// <summary>The string keys of the stored grains with this state name whose key starts with the prefix.</summary>
+    public IReadOnlyList<string> Keys(string stateName, string keyPrefix) =>
+        [.. entries.Keys.Where(k => k.State == stateName).Select(k => k.Grain.Key.ToString()!)
+            .Where(k => k.StartsWith(keyPrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+
     private bool TryReplace((string, GrainId) key, string etag, Entry stored) =>
         entries.TryGetValue(key, out var current) && current.ETag == etag && entries.TryUpdate(key, stored, current);
 }

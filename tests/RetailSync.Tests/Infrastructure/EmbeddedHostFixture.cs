@@ -18,6 +18,8 @@ public sealed class EmbeddedHostFixture : IAsyncLifetime
         "--RetailSync:Shops:sandbox.myshopify.com:PreviousWebhookSecret=old-secret-being-rotated",
         "--RetailSync:Shops:other.myshopify.com:Tenant=other",
         "--RetailSync:Shops:other.myshopify.com:WebhookSecret=other-secret",
+        "--RetailSync:Shops:closing.myshopify.com:Tenant=closing",
+        "--RetailSync:Shops:closing.myshopify.com:WebhookSecret=closing-secret",
         "--RetailSync:ApiKeys:0=dev-api-key",
         "--RetailSync:MaxWebhookBodyBytes=65536");
 
