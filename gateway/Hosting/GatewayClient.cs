@@ -11,20 +11,7 @@ public static class GatewayClient
     {
         var builder = WebApplication.CreateBuilder(args);
         ClusterModeGuard.EnsureValid(builder.Configuration, servesWebhooksAndApi: true);
-        var cluster = ClusterSettings.Read(builder.Configuration);
-        builder.UseOrleansClient(client =>
-        {
-            client.Configure<Orleans.Configuration.ClusterOptions>(o =>
-            {
-                o.ClusterId = cluster.ClusterId;
-                o.ServiceId = cluster.ServiceId;
-            });
-            client.UseAdoNetClustering(o =>
-            {
-                o.Invariant = "Npgsql";
-                o.ConnectionString = cluster.ConnectionString;
-            });
-        });
+        builder.UseOrleansClient(client => ClusterClient.Configure(client, builder.Configuration));
         builder.UseDefaultUrlUnlessConfigured("http://127.0.0.1:5090");
         builder.AddRetailSyncApi(webhookInbox: true, developmentDefaults: false);
 

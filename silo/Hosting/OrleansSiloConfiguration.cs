@@ -4,6 +4,7 @@ using Orleans.Dashboard;
 using Orleans.Serialization;
 using Orleans.Storage;
 using RetailSync.Gateway.Configuration;
+using RetailSync.Gateway.Hosting;
 using RetailSync.Operations;
 using RetailSync.Outbox;
 using RetailSync.Platform;
@@ -93,6 +94,12 @@ public static class OrleansSiloConfiguration
             o.Invariant = "Npgsql";
             o.ConnectionString = cluster.ConnectionString;
         });
+        ClusterExceptions.Allow(silo.Services);
+        if (ClusterTls.Read(configuration) is { } tls)
+        {
+            silo.UseTls(tls.Certificate, tls.Configure);
+        }
+
         silo.AddAdoNetGrainStorage(StorageNames.State, o =>
         {
             o.Invariant = "Npgsql";
