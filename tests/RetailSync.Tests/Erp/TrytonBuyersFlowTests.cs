@@ -22,14 +22,7 @@ public sealed class TrytonBuyersFlowTests(TrytonFixture tryton) : IAsyncLifetime
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(4);
     private InProcessHost host = null!;
 
-    public async Task InitializeAsync() => host = await InProcessHost.StartEmbeddedAsync(
-        "--RetailSync:Dashboard:Enabled=false",
-        "--RetailSync:Connectors:Erp=Tryton",
-        $"--RetailSync:Connectors:Tryton:Url={tryton.Server.Options.Url}",
-        $"--RetailSync:Connectors:Tryton:Database={tryton.Server.Options.Database}",
-        $"--RetailSync:Connectors:Tryton:Password={tryton.Server.Options.Password}",
-        "--RetailSync:Outbound:RetryBaseDelay=00:00:00.100",
-        "--RetailSync:Outbound:MaxDelay=00:00:01");
+    public async Task InitializeAsync() => host = await tryton.StartHostAsync();
 
     public async Task DisposeAsync() => await host.DisposeAsync();
 

@@ -21,16 +21,8 @@ public sealed class TrytonOrderFlowTests(TrytonFixture tryton) : IAsyncLifetime
     private const string Shop = ShopifyFixtures.Shop;
     private InProcessHost host = null!;
 
-    public async Task InitializeAsync() => host = await InProcessHost.StartEmbeddedAsync(
-        "--RetailSync:Dashboard:Enabled=false",
-        "--RetailSync:Connectors:Erp=Tryton",
-        $"--RetailSync:Connectors:Tryton:Url={tryton.Server.Options.Url}",
-        $"--RetailSync:Connectors:Tryton:Database={tryton.Server.Options.Database}",
-        $"--RetailSync:Connectors:Tryton:Password={tryton.Server.Options.Password}",
-        "--RetailSync:Outbound:RetryBaseDelay=00:00:00.100",
-        "--RetailSync:Outbound:MaxDelay=00:00:01",
-        // Tryton cannot call back: its warehouse stock is polled and shown at the sandbox shop's location 1.
-        "--RetailSync:Inventory:PollPeriod=00:00:01", "--RetailSync:Inventory:Locations:WH=1");
+    // Tryton cannot call back: its warehouse stock is polled and shown at the sandbox shop's location 1.
+    public async Task InitializeAsync() => host = await tryton.StartHostAsync("--RetailSync:Inventory:PollPeriod=00:00:01", "--RetailSync:Inventory:Locations:WH=1");
 
     public async Task DisposeAsync() => await host.DisposeAsync();
 

@@ -21,6 +21,17 @@ public sealed class TrytonFixture : IAsyncLifetime
 
     public TrytonClient Erp { get; private set; } = null!;
 
+    /// <summary>An embedded host whose ERP is this Tryton, retrying quickly; <paramref name="extra"/> adds settings.</summary>
+    public Task<InProcessHost> StartHostAsync(params string[] extra) => InProcessHost.StartEmbeddedAsync([
+        "--RetailSync:Dashboard:Enabled=false",
+        "--RetailSync:Connectors:Erp=Tryton",
+        $"--RetailSync:Connectors:Tryton:Url={Server.Options.Url}",
+        $"--RetailSync:Connectors:Tryton:Database={Server.Options.Database}",
+        $"--RetailSync:Connectors:Tryton:Password={Server.Options.Password}",
+        "--RetailSync:Outbound:RetryBaseDelay=00:00:00.100",
+        "--RetailSync:Outbound:MaxDelay=00:00:01",
+        .. extra]);
+
     public async Task InitializeAsync()
     {
         if (!LocalTryton.Installed)
