@@ -40,7 +40,8 @@ public static class SandboxApi
         {
             systems = new[] { Shopify, Salesforce, BusinessCentral },
             shopify = "/sandbox/shopify/admin/api/2026-01/graphql.json (X-Shopify-Access-Token: " + ShopifySimulator.AccessToken + ")",
-            salesforce = "/sandbox/salesforce/services/data/v62.0/ (Bearer " + SalesforceSimulator.AccessToken + ")",
+            salesforce = "/sandbox/salesforce/services/data/v62.0/ (Bearer: a token from /sandbox/salesforce/services/oauth2/token, client_credentials with "
+                + SalesforceSimulator.ConnectedAppId + " / " + SalesforceSimulator.ConnectedAppSecret + ", or " + SalesforceSimulator.AccessToken + ")",
             bc = $"/sandbox/bc/v2.0/sandbox/api/v2.0/companies({BusinessCentralSimulator.CompanyId})/ (Bearer {BusinessCentralSimulator.AccessToken})",
         }));
         group.MapGet("/state", () => TypedResults.Ok(new
@@ -171,6 +172,7 @@ public static class SandboxApi
 
     private static void MapSalesforce(RouteGroupBuilder salesforce, SalesforceSimulator simulator, SystemTraffic traffic)
     {
+        salesforce.MapPost("/services/oauth2/token", (Func<HttpContext, Task<IResult>>)simulator.TokenAsync).DisableAntiforgery();
         salesforce.MapPost("/validation-rules", (ValidationRule rule) =>
         {
             simulator.AddValidationRule(rule.SObject, rule.Field, rule.Message);

@@ -40,7 +40,16 @@ public sealed class SalesforceConnectorOptions
 
     public string ApiVersion { get; set; } = "v62.0";
 
+    /// <summary>A static session token; ignored when a connected app (<see cref="ClientId"/>) is configured.</summary>
     public string AccessToken { get; set; } = "";
+
+    /// <summary>The org's My Domain URL (e.g. https://acme.my.salesforce.com), where the client-credentials token is asked for.</summary>
+    public string LoginUrl { get; set; } = "";
+
+    /// <summary>The connected app's consumer key; with it, tokens come from the client-credentials flow and the instance URL from its answer.</summary>
+    public string ClientId { get; set; } = "";
+
+    public string ClientSecret { get; set; } = "";
 
     public double RequestsPerSecond { get; set; } = 25;
 }

@@ -10,7 +10,7 @@ namespace RetailSync.Sandbox.Salesforce;
 /// create/update, a SOQL subset with paging; array error bodies, per-record results, the
 /// <c>Sforce-Limit-Info</c> header and the daily API allocation.
 /// </summary>
-public sealed partial class SalesforceSimulator
+public sealed partial class SalesforceSimulator(TimeProvider clock)
 {
     public const string AccessToken = "sandbox-salesforce-token";
     private static readonly Dictionary<string, string[]> Required = new(StringComparer.Ordinal)
@@ -52,6 +52,7 @@ public sealed partial class SalesforceSimulator
             validationRules.Clear();
             racedInserts.Clear();
             ApiUsage = 0;
+            ResetSessions();
         }
     }
 
@@ -109,7 +110,7 @@ public sealed partial class SalesforceSimulator
     /// <summary>Authenticates and counts the call against the daily allocation; null when the call may proceed.</summary>
     public IResult? Gate(HttpContext http)
     {
-        if (http.Request.Headers.Authorization != "Bearer " + AccessToken)
+        if (!SessionValid(http.Request.Headers.Authorization.ToString()))
         {
             return Errors(401, "Session expired or invalid", "INVALID_SESSION_ID");
         }

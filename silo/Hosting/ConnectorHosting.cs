@@ -58,10 +58,13 @@ public static class ConnectorHosting
                     o.Shopify.AccessToken = ShopifySimulator.AccessToken;
                 }
 
-                if (string.IsNullOrEmpty(o.Salesforce.AccessToken))
+                // The sandbox org is reached like a real one: a connected app's client-credentials token, and the
+                // instance URL its answer names.
+                if (string.IsNullOrEmpty(o.Salesforce.AccessToken) && string.IsNullOrEmpty(o.Salesforce.ClientId))
                 {
-                    o.Salesforce.InstanceUrl = $"{self}/sandbox/salesforce";
-                    o.Salesforce.AccessToken = SalesforceSimulator.AccessToken;
+                    o.Salesforce.LoginUrl = $"{self}/sandbox/salesforce";
+                    o.Salesforce.ClientId = SalesforceSimulator.ConnectedAppId;
+                    o.Salesforce.ClientSecret = SalesforceSimulator.ConnectedAppSecret;
                 }
 
                 if (string.IsNullOrEmpty(o.BusinessCentral.AccessToken))

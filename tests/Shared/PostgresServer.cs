@@ -55,7 +55,8 @@ public sealed class PostgresServer : IAsyncDisposable
     public async Task<string> CreateDatabaseAsync(bool migrate = true)
     {
         var name = "rs_" + Guid.NewGuid().ToString("N")[..12];
-        await using (var connection = new NpgsqlConnection(ConnectionString()))
+        // Unpooled: a pooled connection would be dead after a test restarted the server (57P01).
+        await using (var connection = new NpgsqlConnection(ConnectionString() + ";Pooling=false"))
         {
             await connection.OpenAsync();
             await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);

@@ -28,6 +28,7 @@ public static class ConnectorRegistration
         AddPipeline(services, TrytonClient.SystemName, o => o.Tryton.RequestsPerSecond);
 
         services.TryAddSingleton<IShopifyAdmin>(sp => ActivatorUtilities.CreateInstance<ShopifyAdminClient>(sp, Client(sp, ShopifyAdminClient.SystemName)));
+        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<SalesforceSession>(sp, Client(sp, SalesforceClient.SystemName)));
         services.TryAddSingleton<ICrm>(sp => ActivatorUtilities.CreateInstance<SalesforceClient>(sp, Client(sp, SalesforceClient.SystemName)));
         services.TryAddSingleton<IErp>(sp => sp.GetRequiredService<IOptions<ConnectorOptions>>().Value.Erp switch
         {

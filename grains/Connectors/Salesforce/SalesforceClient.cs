@@ -9,7 +9,7 @@ namespace RetailSync.Connectors.Salesforce;
 /// <c>allOrNone: false</c>, a result per record), record create/update, SOQL with paging.
 /// Reads <c>Sforce-Limit-Info</c>; REQUEST_LIMIT_EXCEEDED and 503 are transient, validation is permanent.
 /// </summary>
-public sealed partial class SalesforceClient(HttpClient http, IOptionsMonitor<ConnectorOptions> options, ILogger<SalesforceClient> logger) : ICrm
+public sealed partial class SalesforceClient(HttpClient http, IOptionsMonitor<ConnectorOptions> options, SalesforceSession session, ILogger<SalesforceClient> logger) : ICrm
 {
     public const string SystemName = "salesforce";
     public const int CollectionLimit = 200;
@@ -55,8 +55,7 @@ public sealed partial class SalesforceClient(HttpClient http, IOptionsMonitor<Co
                 return (JsonNode)copy;
             })]),
         };
-        using var request = new HttpRequestMessage(HttpMethod.Patch, Url($"composite/sobjects/{sObject}/{externalIdField}")) { Content = JsonContent.Create(payload) };
-        var body = await SendAsync(request, cancellationToken) as JsonArray ?? [];
+        var body = await SendAsync(HttpMethod.Patch, $"composite/sobjects/{sObject}/{externalIdField}", payload, cancellationToken) as JsonArray ?? [];
         return [.. body.Select(r => new CrmUpsertResult(
             r!["id"]?.GetValue<string>(),
             r["success"]!.GetValue<bool>(),
@@ -67,60 +66,77 @@ public sealed partial class SalesforceClient(HttpClient http, IOptionsMonitor<Co
 
     public async Task<string> CreateAsync(string sObject, JsonObject fields, CancellationToken cancellationToken = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, Url($"sobjects/{sObject}")) { Content = JsonContent.Create(fields) };
-        var body = await SendAsync(request, cancellationToken);
+        var body = await SendAsync(HttpMethod.Post, $"sobjects/{sObject}", fields, cancellationToken);
         return body?["id"]?.GetValue<string>() ?? throw new ConnectorException(SystemName, FailureKind.Transient, null, "create answered without an id");
     }
 
     public async Task UpdateAsync(string sObject, string id, JsonObject fields, CancellationToken cancellationToken = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Patch, Url($"sobjects/{sObject}/{id}")) { Content = JsonContent.Create(fields) };
-        await SendAsync(request, cancellationToken);
+        await SendAsync(HttpMethod.Patch, $"sobjects/{sObject}/{id}", fields, cancellationToken);
     }
 
     public async Task<IReadOnlyList<JsonObject>> QueryAsync(string soql, CancellationToken cancellationToken = default)
     {
         var rows = new List<JsonObject>();
-        var next = Url("query?q=" + Uri.EscapeDataString(soql));
+        string? next = "query?q=" + Uri.EscapeDataString(soql);
         while (next is not null)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, next);
-            var page = await SendAsync(request, cancellationToken) ?? new JsonObject();
+            var page = await SendAsync(HttpMethod.Get, next, null, cancellationToken) ?? new JsonObject();
             rows.AddRange((page["records"] as JsonArray ?? []).OfType<JsonObject>().Select(r => (JsonObject)r.DeepClone()));
-            next = page["done"]?.GetValue<bool>() == false && page["nextRecordsUrl"]?.GetValue<string>() is { } more
-                ? options.CurrentValue.Salesforce.InstanceUrl.TrimEnd('/') + more
-                : null;
+            // nextRecordsUrl is a path on the instance (/services/data/vNN.0/query/...).
+            next = page["done"]?.GetValue<bool>() == false && page["nextRecordsUrl"]?.GetValue<string>() is { } more ? more : null;
         }
 
         return rows;
     }
 
-    private string Url(string relative)
+    /// <summary>A path under the REST API (<c>sobjects/...</c>), or one on the instance itself (<c>/services/...</c>).</summary>
+    private string Url(SalesforceSession.Grant grant, string path)
     {
-        var settings = options.CurrentValue.Salesforce;
-        return string.IsNullOrEmpty(settings.InstanceUrl) ? relative : $"{settings.InstanceUrl.TrimEnd('/')}/services/data/{settings.ApiVersion}/{relative}";
+        if (string.IsNullOrEmpty(grant.InstanceUrl))
+        {
+            return path;
+        }
+
+        var instance = grant.InstanceUrl.TrimEnd('/');
+        return path.StartsWith('/') ? instance + path : $"{instance}/services/data/{options.CurrentValue.Salesforce.ApiVersion}/{path}";
     }
 
-    private async Task<JsonNode?> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>
+    /// One call; an expired session (<c>401 INVALID_SESSION_ID</c>) with a connected app gets a new token and is sent once
+    /// more, and if the org still refuses it the failure is transient: the command waits and tries again, it does not end.
+    /// </summary>
+    private async Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonNode? content, CancellationToken cancellationToken)
     {
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.CurrentValue.Salesforce.AccessToken);
-        var response = await Transport.SendAsync(http, request, SystemName, cancellationToken);
-
-        using (response)
+        for (var attempt = 1; ; attempt++)
         {
-            ReadLimitInfo(response);
-            var body = await Transport.ReadJsonAsync(response, cancellationToken);
-            if (response.IsSuccessStatusCode)
+            var grant = await session.CurrentAsync(cancellationToken);
+            using var request = new HttpRequestMessage(method, Url(grant, path)) { Content = content is null ? null : JsonContent.Create(content) };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", grant.AccessToken);
+            var response = await Transport.SendAsync(http, request, SystemName, cancellationToken);
+            using (response)
             {
-                return body;
-            }
+                ReadLimitInfo(response);
+                var body = await Transport.ReadJsonAsync(response, cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return body;
+                }
 
-            var error = (body as JsonArray)?.FirstOrDefault();
-            var code = error?["errorCode"]?.GetValue<string>();
-            var message = error?["message"]?.GetValue<string>() ?? body?.ToJsonString() ?? "no body";
-            var status = (int)response.StatusCode;
-            var kind = code is "REQUEST_LIMIT_EXCEEDED" or "UNABLE_TO_LOCK_ROW" or "SERVER_UNAVAILABLE" ? FailureKind.Transient : ConnectorException.KindOf(status);
-            throw new ConnectorException(SystemName, kind, code ?? status.ToString(System.Globalization.CultureInfo.InvariantCulture), message);
+                var error = (body as JsonArray)?.FirstOrDefault();
+                var code = error?["errorCode"]?.GetValue<string>();
+                var message = error?["message"]?.GetValue<string>() ?? body?.ToJsonString() ?? "no body";
+                var status = (int)response.StatusCode;
+                var renewable = status == 401 && session.CanRenew;
+                if (renewable && attempt == 1)
+                {
+                    await session.RenewAsync(grant, cancellationToken);
+                    continue;
+                }
+
+                var kind = renewable || code is "REQUEST_LIMIT_EXCEEDED" or "UNABLE_TO_LOCK_ROW" or "SERVER_UNAVAILABLE" ? FailureKind.Transient : ConnectorException.KindOf(status);
+                throw new ConnectorException(SystemName, kind, code ?? status.ToString(System.Globalization.CultureInfo.InvariantCulture), message);
+            }
         }
     }
 

@@ -8,6 +8,7 @@ using RetailSync.Connectors;
 using RetailSync.Connectors.BusinessCentral;
 using RetailSync.Connectors.Salesforce;
 using RetailSync.Connectors.Shopify;
+using RetailSync.Tests.Infrastructure;
 
 namespace RetailSync.Tests.Connectors;
 
@@ -17,7 +18,7 @@ namespace RetailSync.Tests.Connectors;
 /// </summary>
 public sealed class RecordedResponseTests
 {
-    private static readonly IOptionsMonitor<ConnectorOptions> Options = new StaticOptions(new ConnectorOptions
+    private static readonly IOptionsMonitor<ConnectorOptions> Options = new StaticOptions<ConnectorOptions>(new ConnectorOptions
     {
         Shopify = { Endpoint = "https://{shop}", AccessToken = "t" },
         Salesforce = { InstanceUrl = "https://acme.my.salesforce.com", AccessToken = "t" },
@@ -37,7 +38,8 @@ public sealed class RecordedResponseTests
     private static (SalesforceClient Client, Recorded Handler) Salesforce(params Func<HttpResponseMessage>[] answers)
     {
         var handler = new Recorded(answers);
-        return (new SalesforceClient(new HttpClient(handler), Options, NullLogger<SalesforceClient>.Instance), handler);
+        var http = new HttpClient(handler);
+        return (new SalesforceClient(http, Options, new SalesforceSession(http, Options), NullLogger<SalesforceClient>.Instance), handler);
     }
 
     private static (BusinessCentralClient Client, Recorded Handler) BusinessCentral(params Func<HttpResponseMessage>[] answers)
@@ -160,10 +162,10 @@ public sealed class RecordedResponseTests
     [Fact]
     public async Task an_unconfigured_connector_refuses_without_calling_anywhere()
     {
-        var empty = new StaticOptions(new ConnectorOptions());
+        var empty = new StaticOptions<ConnectorOptions>(new ConnectorOptions());
         var handler = new Recorded([]);
         var shopify = new ShopifyAdminClient(new HttpClient(handler), empty, TimeProvider.System, NullLogger<ShopifyAdminClient>.Instance);
-        var crm = new SalesforceClient(new HttpClient(handler), empty, NullLogger<SalesforceClient>.Instance);
+        var crm = new SalesforceClient(new HttpClient(handler), empty, new SalesforceSession(new HttpClient(handler), empty), NullLogger<SalesforceClient>.Instance);
         var erp = new BusinessCentralClient(new HttpClient(handler), empty);
 
         foreach (var call in new Func<Task>[] { () => shopify.AddOrderTagsAsync("s", "1", ["a"]), () => crm.QueryAsync("SELECT Id FROM Contact"), () => erp.FindSalesOrderAsync("1") })
@@ -189,14 +191,6 @@ public sealed class RecordedResponseTests
         }
     }
 
-    private sealed class StaticOptions(ConnectorOptions value) : IOptionsMonitor<ConnectorOptions>
-    {
-        public ConnectorOptions CurrentValue => value;
-
-        public ConnectorOptions Get(string? name) => value;
-
-        public IDisposable? OnChange(Action<ConnectorOptions, string?> listener) => null;
-    }
 
     /// <summary>A fake clock whose delays complete at once by advancing it: throttling waits cost no test time.</summary>
     private sealed class FakeTimeProviderThatRuns : TimeProvider

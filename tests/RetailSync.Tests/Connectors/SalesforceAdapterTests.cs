@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using RetailSync.Connectors;
 using RetailSync.Connectors.Salesforce;
 using RetailSync.Tests.Infrastructure;
@@ -29,6 +31,40 @@ public sealed class SalesforceAdapterTests(SandboxHostFixture sandbox) : IAsyncL
         Assert.False(again[0].Created);
         Assert.Equal(results[1].Id, again[0].Id);
         Assert.Equal(449, sandbox.SalesforceSim.Records("Contact").Count);
+    }
+
+    [Fact]
+    public async Task an_expired_session_is_renewed_once_for_every_caller_that_saw_it_fail()
+    {
+        var session = sandbox.Host.App.Services.GetRequiredService<SalesforceSession>();
+        await sandbox.Crm.UpsertAsync("Contact", "RetailSync_Id__c", [Contact(0)]);
+        var renewals = session.Renewals;
+        var issued = sandbox.SalesforceSim.SessionsIssued;
+
+        // The org's session timeout passes while eight commands are on their way.
+        sandbox.SalesforceSim.ExpireSessions();
+        var results = await Task.WhenAll(Enumerable.Range(1, 8).Select(i => sandbox.Crm.UpsertAsync("Contact", "RetailSync_Id__c", [Contact(i)])));
+
+        Assert.All(results, r => Assert.True(r[0].Success, r[0].Message));
+        Assert.Equal(renewals + 1, session.Renewals);
+        Assert.Equal(issued + 1, sandbox.SalesforceSim.SessionsIssued);
+        Assert.Equal(9, sandbox.SalesforceSim.Records("Contact").Count);
+    }
+
+    [Fact]
+    public async Task a_connected_app_with_a_wrong_secret_is_refused_by_the_token_endpoint_with_its_reason()
+    {
+        var right = sandbox.Host.App.Services.GetRequiredService<IOptionsMonitor<ConnectorOptions>>().CurrentValue.Salesforce;
+        var options = new ConnectorOptions
+        {
+            Salesforce = { LoginUrl = right.LoginUrl, ClientId = right.ClientId, ClientSecret = right.ClientSecret + "-wrong" },
+        };
+        var session = new SalesforceSession(new HttpClient(), new StaticOptions<ConnectorOptions>(options));
+
+        var refused = await Assert.ThrowsAsync<ConnectorException>(async () => await session.CurrentAsync(CancellationToken.None));
+        Assert.Equal("invalid_client", refused.VendorCode);
+        Assert.Equal(FailureKind.Permanent, refused.Kind);
+        Assert.Contains("invalid client credentials", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,0 +1,93 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+
+namespace RetailSync.Connectors.Salesforce;
+
+/// <summary>
+/// The access token and instance URL the Salesforce adapter calls with. With a connected app configured
+/// (<c>ClientId</c>/<c>ClientSecret</c>) they come from the OAuth 2.0 client-credentials flow at
+/// <c>{LoginUrl}/services/oauth2/token</c>; Salesforce's answer names no lifetime (the org's session timeout
+/// decides), so a token is kept until the org answers <c>401 INVALID_SESSION_ID</c> and then renewed once for
+/// everyone who saw it fail. Without one, the configured static token and instance URL are used as they are.
+/// Tokens stay in memory: the grant can be repeated at any time, so nothing needs storing.
+/// </summary>
+public sealed class SalesforceSession(HttpClient http, IOptionsMonitor<ConnectorOptions> options)
+{
+    private readonly SemaphoreSlim renewing = new(1, 1);
+    private Grant? current;
+    private long renewals;
+
+    /// <summary>What a request is sent with; compared by reference to tell whether a failed token was renewed already.</summary>
+    public sealed record Grant(string AccessToken, string InstanceUrl);
+
+    /// <summary>Whether a failed session can be replaced (a connected app is configured), rather than being final.</summary>
+    public bool CanRenew => !string.IsNullOrEmpty(options.CurrentValue.Salesforce.ClientId);
+
+    /// <summary>Tokens obtained from the token endpoint since the process started.</summary>
+    public long Renewals => Interlocked.Read(ref renewals);
+
+    public async ValueTask<Grant> CurrentAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.CurrentValue.Salesforce;
+        if (!CanRenew)
+        {
+            return new Grant(settings.AccessToken, settings.InstanceUrl);
+        }
+
+        return Volatile.Read(ref current) ?? await RenewAsync(null, cancellationToken);
+    }
+
+    /// <summary>A new token unless another caller already replaced <paramref name="failed"/>: one grant per expiry, not one per request.</summary>
+    public async Task<Grant> RenewAsync(Grant? failed, CancellationToken cancellationToken)
+    {
+        await renewing.WaitAsync(cancellationToken);
+        try
+        {
+            if (current is { } known && !ReferenceEquals(known, failed))
+            {
+                return known;
+            }
+
+            var grant = await RequestAsync(cancellationToken);
+            Volatile.Write(ref current, grant);
+            Interlocked.Increment(ref renewals);
+            return grant;
+        }
+        finally
+        {
+            renewing.Release();
+        }
+    }
+
+    private async Task<Grant> RequestAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.CurrentValue.Salesforce;
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{settings.LoginUrl.TrimEnd('/')}/services/oauth2/token")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["grant_type"] = "client_credentials",
+                ["client_id"] = settings.ClientId,
+                ["client_secret"] = settings.ClientSecret,
+            }),
+        };
+        var response = await Transport.SendAsync(http, request, SalesforceClient.SystemName, cancellationToken,
+            configured: !string.IsNullOrEmpty(settings.LoginUrl) && !string.IsNullOrEmpty(settings.ClientSecret));
+        using (response)
+        {
+            var body = await Transport.ReadJsonAsync(response, cancellationToken) as JsonObject;
+            if (response.IsSuccessStatusCode && body?["access_token"]?.GetValue<string>() is { Length: > 0 } token
+                && body["instance_url"]?.GetValue<string>() is { Length: > 0 } instance)
+            {
+                return new Grant(token, instance);
+            }
+
+            // invalid_client, invalid_grant (the app's run-as user is missing): the connected app's settings are wrong.
+            var status = (int)response.StatusCode;
+            var code = body?["error"]?.GetValue<string>() ?? status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var description = body?["error_description"]?.GetValue<string>() ?? "the token endpoint answered without a token";
+            throw new ConnectorException(SalesforceClient.SystemName, status >= 500 || status == 429 ? FailureKind.Transient : FailureKind.Permanent,
+                code, $"OAuth token request refused: {description}");
+        }
+    }
+}
