@@ -42,7 +42,7 @@ public static class SandboxApi
             shopify = "/sandbox/shopify/admin/api/2026-01/graphql.json (X-Shopify-Access-Token: " + ShopifySimulator.AccessToken + ")",
             salesforce = "/sandbox/salesforce/services/data/v62.0/ (Bearer: a token from /sandbox/salesforce/services/oauth2/token, client_credentials with "
                 + SalesforceSimulator.ConnectedAppId + " / " + SalesforceSimulator.ConnectedAppSecret + ", or " + SalesforceSimulator.AccessToken + ")",
-            bc = $"/sandbox/bc/v2.0/sandbox/api/v2.0/companies({BusinessCentralSimulator.CompanyId})/ (Bearer {BusinessCentralSimulator.AccessToken})",
+            bc = $"/sandbox/bc/v2.0/sandbox/api/v2.0/companies({BusinessCentralSimulator.CompanyId})/ (Bearer: a token from /sandbox/entra/{BusinessCentralSimulator.TenantId}/oauth2/v2.0/token for client {BusinessCentralSimulator.ClientId}, or {BusinessCentralSimulator.AccessToken})",
         }));
         group.MapGet("/state", () => TypedResults.Ok(new
         {
@@ -84,6 +84,8 @@ public static class SandboxApi
         MapShopify(group.MapGroup("/shopify"), shopify, traffic.Shopify);
         MapSalesforce(group.MapGroup("/salesforce"), salesforce, traffic.Salesforce);
         MapBusinessCentral(group.MapGroup("/bc"), bc, traffic.BusinessCentral);
+        // Entra ID, as MSAL reaches it for the Business Central app registration (login.microsoftonline.com/{tenant}/...).
+        group.MapPost("/entra/{tenant}/oauth2/v2.0/token", (HttpContext http, string tenant) => bc.TokenAsync(http, tenant)).DisableAntiforgery();
         var configuration = app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>();
         var server = app.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>();
         Erp.ErpCallbacks.MapErp(group.MapGroup("/erp"), bc, configuration, () => OwnAddress(server));

@@ -61,7 +61,19 @@ public sealed class BusinessCentralConnectorOptions
 
     public Guid CompanyId { get; set; }
 
+    /// <summary>A static bearer token; ignored when an Entra ID app registration (<see cref="ClientId"/>) is configured.</summary>
     public string AccessToken { get; set; } = "";
+
+    /// <summary>The customer's Microsoft Entra ID tenant (id or domain).</summary>
+    public string TenantId { get; set; } = "";
+
+    /// <summary>The app registration's client id; with it, tokens come from MSAL's client-credentials flow.</summary>
+    public string ClientId { get; set; } = "";
+
+    public string ClientSecret { get; set; } = "";
+
+    /// <summary>Sandbox only: where MSAL's requests to login.microsoftonline.com are carried instead (the simulated Entra ID).</summary>
+    public string SandboxEntraUrl { get; set; } = "";
 
     /// <summary>G/L account that credit memo lines of goods not taken back are booked to (a refund's write-off).</summary>
     public string WriteOffAccount { get; set; } = "";

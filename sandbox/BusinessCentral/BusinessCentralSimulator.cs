@@ -14,7 +14,7 @@ namespace RetailSync.Sandbox.BusinessCentral;
 /// 409 Request_EntityChanged when stale), JSON <c>$batch</c> of at most 100 operations, and the
 /// <c>{"error":{"code","message"}}</c> envelope.
 /// </summary>
-public sealed partial class BusinessCentralSimulator
+public sealed partial class BusinessCentralSimulator(TimeProvider clock)
 {
     public const string AccessToken = "sandbox-bc-token";
 
@@ -92,6 +92,7 @@ public sealed partial class BusinessCentralSimulator
             }
 
             index.Clear();
+            ResetTokens();
         }
     }
 
@@ -237,7 +238,7 @@ public sealed partial class BusinessCentralSimulator
         Results.Json(new { error = new { code, message = $"{message}  CorrelationId:  {Guid.NewGuid()}." } }, statusCode: status);
 
     public IResult? Authenticate(HttpContext http) =>
-        http.Request.Headers.Authorization == "Bearer " + AccessToken
+        TokenValid(http.Request.Headers.Authorization.ToString())
             ? null
             : Error(401, "Authentication_InvalidCredentials", "The server has rejected the client credentials.");
 

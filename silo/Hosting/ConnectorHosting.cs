@@ -67,11 +67,15 @@ public static class ConnectorHosting
                     o.Salesforce.ClientSecret = SalesforceSimulator.ConnectedAppSecret;
                 }
 
-                if (string.IsNullOrEmpty(o.BusinessCentral.AccessToken))
+                // Business Central through an Entra ID app registration, its tokens from MSAL (carried to the sandbox's Entra).
+                if (string.IsNullOrEmpty(o.BusinessCentral.AccessToken) && string.IsNullOrEmpty(o.BusinessCentral.ClientId))
                 {
                     o.BusinessCentral.BaseUrl = $"{self}/sandbox/bc/v2.0/sandbox/api/v2.0";
                     o.BusinessCentral.CompanyId = BusinessCentralSimulator.CompanyId;
-                    o.BusinessCentral.AccessToken = BusinessCentralSimulator.AccessToken;
+                    o.BusinessCentral.TenantId = BusinessCentralSimulator.TenantId;
+                    o.BusinessCentral.ClientId = BusinessCentralSimulator.ClientId;
+                    o.BusinessCentral.ClientSecret = BusinessCentralSimulator.ClientSecret;
+                    o.BusinessCentral.SandboxEntraUrl = $"{self}/sandbox/entra";
                 }
 
                 if (string.IsNullOrEmpty(o.BusinessCentral.WriteOffAccount))

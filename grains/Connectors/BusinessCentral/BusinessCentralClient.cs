@@ -10,7 +10,7 @@ namespace RetailSync.Connectors.BusinessCentral;
 /// <c>externalDocumentNumber</c>, items' inventory, salesCreditMemos; <c>If-Match</c> on updates with
 /// re-read and re-decide on 409 <c>Request_EntityChanged</c>; <c>$batch</c> of up to 100 operations.
 /// </summary>
-public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<ConnectorOptions> options) : IErp
+public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<ConnectorOptions> options, BusinessCentralTokens tokens) : IErp
 {
     public const string SystemName = "bc";
     public const int BatchLimit = 100;
@@ -360,26 +360,48 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
 
     private static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
 
+    /// <summary>One call; a 401 with an app registration gets a new token and is sent once more, then counts as transient.</summary>
     private async Task<JsonNode?> SendAsync(HttpMethod method, string url, JsonObject? body, string? ifMatch, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(method, url);
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.CurrentValue.BusinessCentral.AccessToken);
-        if (body is not null)
+        string? failed = null;
+        for (var attempt = 1; ; attempt++)
         {
-            request.Content = JsonContent.Create(body);
-        }
+            var token = await tokens.TokenAsync(failed, cancellationToken);
+            using var request = new HttpRequestMessage(method, url);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            if (body is not null)
+            {
+                request.Content = JsonContent.Create(body);
+            }
 
-        if (ifMatch is not null)
-        {
-            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
-        }
+            if (ifMatch is not null)
+            {
+                request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+            }
 
-        var response = await Transport.SendAsync(http, request, SystemName, cancellationToken);
+            var response = await Transport.SendAsync(http, request, SystemName, cancellationToken);
+            using (response)
+            {
+                var node = await Transport.ReadJsonAsync(response, cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return node;
+                }
 
-        using (response)
-        {
-            var node = await Transport.ReadJsonAsync(response, cancellationToken);
-            return response.IsSuccessStatusCode ? node : throw Error((int)response.StatusCode, node);
+                var status = (int)response.StatusCode;
+                if (status == 401 && tokens.CanRenew)
+                {
+                    if (attempt == 1)
+                    {
+                        failed = token;
+                        continue;
+                    }
+
+                    throw new ConnectorException(SystemName, FailureKind.Transient, "401", "Business Central refused a token Entra ID had just issued");
+                }
+
+                throw Error(status, node);
+            }
         }
     }
 

@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using RetailSync.Connectors;
+using RetailSync.Connectors.BusinessCentral;
 using RetailSync.Sandbox.BusinessCentral;
 using RetailSync.Tests.Infrastructure;
 
@@ -31,6 +34,40 @@ public sealed class BusinessCentralAdapterTests(SandboxHostFixture sandbox) : IA
         Assert.Equal(398m, first.Total);
         Assert.Single(sandbox.BcSim.Entities("salesOrders"));
         Assert.Equal(40m, await sandbox.Erp.GetInventoryAsync("IPOD2008PINK"));
+    }
+
+    [Fact]
+    public async Task tokens_come_from_entra_through_msal_and_an_expired_one_is_replaced_once_for_every_caller()
+    {
+        var tokens = sandbox.Host.App.Services.GetRequiredService<BusinessCentralTokens>();
+        Assert.Equal(40m, await sandbox.Erp.GetInventoryAsync("IPOD2008PINK"));
+        var fetched = tokens.FromEntra;
+        var issued = sandbox.BcSim.TokensIssued;
+        Assert.True(issued >= 1, "the set-up's calls went with a token from the sandbox's Entra ID");
+
+        // The hour passes while eight calls are on their way: Business Central refuses the token MSAL still holds.
+        sandbox.BcSim.ExpireTokens();
+        var stock = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => sandbox.Erp.GetInventoryAsync("IPOD2008PINK")));
+
+        Assert.All(stock, s => Assert.Equal(40m, s));
+        Assert.Equal(fetched + 1, tokens.FromEntra);
+        Assert.Equal(issued + 1, sandbox.BcSim.TokensIssued);
+    }
+
+    [Fact]
+    public async Task a_wrong_client_secret_is_refused_by_entra_with_its_reason()
+    {
+        var right = sandbox.Host.App.Services.GetRequiredService<IOptionsMonitor<ConnectorOptions>>().CurrentValue.BusinessCentral;
+        var options = new ConnectorOptions
+        {
+            BusinessCentral = { TenantId = right.TenantId, ClientId = right.ClientId, ClientSecret = "not-the-secret", SandboxEntraUrl = right.SandboxEntraUrl },
+        };
+        var tokens = new BusinessCentralTokens(new StaticOptions<ConnectorOptions>(options));
+
+        var refused = await Assert.ThrowsAsync<ConnectorException>(() => tokens.TokenAsync(null, CancellationToken.None));
+        Assert.Equal("invalid_client", refused.VendorCode);
+        Assert.Equal(FailureKind.Permanent, refused.Kind);
+        Assert.Contains("AADSTS7000215", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -45,7 +45,7 @@ public sealed class RecordedResponseTests
     private static (BusinessCentralClient Client, Recorded Handler) BusinessCentral(params Func<HttpResponseMessage>[] answers)
     {
         var handler = new Recorded(answers);
-        return (new BusinessCentralClient(new HttpClient(handler), Options), handler);
+        return (new BusinessCentralClient(new HttpClient(handler), Options, new BusinessCentralTokens(Options)), handler);
     }
 
     private static Func<HttpResponseMessage> Json(HttpStatusCode status, string body, params (string, string)[] headers) => () =>
@@ -166,7 +166,7 @@ public sealed class RecordedResponseTests
         var handler = new Recorded([]);
         var shopify = new ShopifyAdminClient(new HttpClient(handler), empty, TimeProvider.System, NullLogger<ShopifyAdminClient>.Instance);
         var crm = new SalesforceClient(new HttpClient(handler), empty, new SalesforceSession(new HttpClient(handler), empty), NullLogger<SalesforceClient>.Instance);
-        var erp = new BusinessCentralClient(new HttpClient(handler), empty);
+        var erp = new BusinessCentralClient(new HttpClient(handler), empty, new BusinessCentralTokens(empty));
 
         foreach (var call in new Func<Task>[] { () => shopify.AddOrderTagsAsync("s", "1", ["a"]), () => crm.QueryAsync("SELECT Id FROM Contact"), () => erp.FindSalesOrderAsync("1") })
         {
