@@ -39,7 +39,8 @@ public static class SandboxApi
         group.MapGet("/", () => TypedResults.Ok(new
         {
             systems = new[] { Shopify, Salesforce, BusinessCentral },
-            shopify = "/sandbox/shopify/admin/api/2026-01/graphql.json (X-Shopify-Access-Token: " + ShopifySimulator.AccessToken + ")",
+            shopify = "/sandbox/shopify/admin/api/2026-01/graphql.json (X-Shopify-Access-Token: a token from /sandbox/shopify/admin/oauth/access_token, client_credentials with "
+                + ShopifySimulator.AppClientId + " / " + ShopifySimulator.AppClientSecret + ", or " + ShopifySimulator.AccessToken + ")",
             salesforce = "/sandbox/salesforce/services/data/v62.0/ (Bearer: a token from /sandbox/salesforce/services/oauth2/token, client_credentials with "
                 + SalesforceSimulator.ConnectedAppId + " / " + SalesforceSimulator.ConnectedAppSecret + ", or " + SalesforceSimulator.AccessToken + ")",
             bc = $"/sandbox/bc/v2.0/sandbox/api/v2.0/companies({BusinessCentralSimulator.CompanyId})/ (Bearer: a token from /sandbox/entra/{BusinessCentralSimulator.TenantId}/oauth2/v2.0/token for client {BusinessCentralSimulator.ClientId}, or {BusinessCentralSimulator.AccessToken})",
@@ -162,6 +163,7 @@ public static class SandboxApi
 
             return Results.NoContent();
         });
+        shopify.MapPost("/admin/oauth/access_token", (Func<HttpContext, Task<IResult>>)simulator.TokenAsync).DisableAntiforgery();
         shopify.MapPost("/admin/api/{version}/graphql.json", (HttpContext http, string version) => simulator.HandleAsync(http, version))
             .AddEndpointFilter(new FaultFilter(traffic, (http, kind) => kind switch
             {

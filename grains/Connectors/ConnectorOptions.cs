@@ -27,7 +27,13 @@ public sealed class ShopifyConnectorOptions
 
     public string ApiVersion { get; set; } = "2026-01";
 
+    /// <summary>A static Admin API token; ignored when a Dev Dashboard app (<see cref="ClientId"/>) is configured.</summary>
     public string AccessToken { get; set; } = "";
+
+    /// <summary>The Dev Dashboard app's client id; with it, each shop's token comes from the client-credentials grant.</summary>
+    public string ClientId { get; set; } = "";
+
+    public string ClientSecret { get; set; } = "";
 
     /// <summary>Requests per second across the cluster; 0 leaves pacing to the cost bucket alone.</summary>
     public double RequestsPerSecond { get; set; }

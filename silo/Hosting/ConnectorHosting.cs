@@ -52,10 +52,12 @@ public static class ConnectorHosting
             builder.Services.AddOptions<ConnectorOptions>().PostConfigure<IServer>((o, server) =>
             {
                 var self = SelfAddress(server);
-                if (string.IsNullOrEmpty(o.Shopify.AccessToken))
+                // The sandbox shop's Dev Dashboard app: tokens from the client-credentials grant, as for a retailer's own store.
+                if (string.IsNullOrEmpty(o.Shopify.AccessToken) && string.IsNullOrEmpty(o.Shopify.ClientId))
                 {
                     o.Shopify.Endpoint = $"{self}/sandbox/shopify";
-                    o.Shopify.AccessToken = ShopifySimulator.AccessToken;
+                    o.Shopify.ClientId = ShopifySimulator.AppClientId;
+                    o.Shopify.ClientSecret = ShopifySimulator.AppClientSecret;
                 }
 
                 // The sandbox org is reached like a real one: a connected app's client-credentials token, and the

@@ -30,6 +30,7 @@ public static class ConnectorRegistration
         services.TryAddSingleton<IShopifyAdmin>(sp => ActivatorUtilities.CreateInstance<ShopifyAdminClient>(sp, Client(sp, ShopifyAdminClient.SystemName)));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<SalesforceSession>(sp, Client(sp, SalesforceClient.SystemName)));
         services.TryAddSingleton<BusinessCentralTokens>();
+        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<ShopifyTokens>(sp, Client(sp, ShopifyAdminClient.SystemName)));
         services.TryAddSingleton<ICrm>(sp => ActivatorUtilities.CreateInstance<SalesforceClient>(sp, Client(sp, SalesforceClient.SystemName)));
         services.TryAddSingleton<IErp>(sp => sp.GetRequiredService<IOptions<ConnectorOptions>>().Value.Erp switch
         {

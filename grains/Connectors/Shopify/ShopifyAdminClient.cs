@@ -10,7 +10,7 @@ namespace RetailSync.Connectors.Shopify;
 /// (<c>extensions.cost.throttleStatus</c>) so it waits instead of being THROTTLED, and still handles
 /// THROTTLED (HTTP 200 or 429) by waiting for the bucket to refill.
 /// </summary>
-public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<ConnectorOptions> options, TimeProvider clock, ILogger<ShopifyAdminClient> logger) : IShopifyAdmin
+public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<ConnectorOptions> options, ShopifyTokens tokens, TimeProvider clock, ILogger<ShopifyAdminClient> logger) : IShopifyAdmin
 {
     public const string SystemName = "shopify";
     private const int MutationCost = 10;
@@ -202,6 +202,7 @@ public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<
         var settings = options.CurrentValue.Shopify;
         var url = $"{settings.Endpoint.Replace("{shop}", shop, StringComparison.Ordinal).TrimEnd('/')}/admin/api/{settings.ApiVersion}/graphql.json";
         var bucket = buckets.GetOrAdd(shop, _ => new Bucket());
+        string? failedToken = null;
         for (var attempt = 1; ; attempt++)
         {
             var wait = bucket.WaitFor(expectedCost, clock.GetUtcNow());
@@ -212,8 +213,21 @@ public sealed partial class ShopifyAdminClient(HttpClient http, IOptionsMonitor<
             }
 
             using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = JsonContent.Create(new JsonObject { ["query"] = query, ["variables"] = variables.DeepClone() }) };
-            request.Headers.TryAddWithoutValidation("X-Shopify-Access-Token", settings.AccessToken);
+            var token = await tokens.TokenAsync(shop, failedToken, cancellationToken);
+            request.Headers.TryAddWithoutValidation("X-Shopify-Access-Token", token);
             using var response = await Transport.SendAsync(http, request, SystemName, cancellationToken);
+            if ((int)response.StatusCode == 401 && tokens.CanRenew)
+            {
+                // A token Shopify no longer takes (revoked, or expired early): one new one, then the call is transient.
+                if (failedToken is null)
+                {
+                    failedToken = token;
+                    continue;
+                }
+
+                throw new ConnectorException(SystemName, FailureKind.Transient, "401", $"Shopify refused a token just granted for {shop}");
+            }
+
             var body = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken) ?? [];
             bucket.Observe(body["extensions"]?["cost"], expectedCost, clock.GetUtcNow());
             var errors = body["errors"] as JsonArray;

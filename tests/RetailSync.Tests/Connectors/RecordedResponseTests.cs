@@ -32,7 +32,9 @@ public sealed class RecordedResponseTests
     private static (ShopifyAdminClient Client, Recorded Handler) Shopify(params Func<HttpResponseMessage>[] answers)
     {
         var handler = new Recorded(answers);
-        return (new ShopifyAdminClient(new HttpClient(handler), Options, new FakeTimeProviderThatRuns(), NullLogger<ShopifyAdminClient>.Instance), handler);
+        var http = new HttpClient(handler);
+        var clock = new FakeTimeProviderThatRuns();
+        return (new ShopifyAdminClient(http, Options, new ShopifyTokens(http, Options, clock), clock, NullLogger<ShopifyAdminClient>.Instance), handler);
     }
 
     private static (SalesforceClient Client, Recorded Handler) Salesforce(params Func<HttpResponseMessage>[] answers)
@@ -164,7 +166,7 @@ public sealed class RecordedResponseTests
     {
         var empty = new StaticOptions<ConnectorOptions>(new ConnectorOptions());
         var handler = new Recorded([]);
-        var shopify = new ShopifyAdminClient(new HttpClient(handler), empty, TimeProvider.System, NullLogger<ShopifyAdminClient>.Instance);
+        var shopify = new ShopifyAdminClient(new HttpClient(handler), empty, new ShopifyTokens(new HttpClient(handler), empty, TimeProvider.System), TimeProvider.System, NullLogger<ShopifyAdminClient>.Instance);
         var crm = new SalesforceClient(new HttpClient(handler), empty, new SalesforceSession(new HttpClient(handler), empty), NullLogger<SalesforceClient>.Instance);
         var erp = new BusinessCentralClient(new HttpClient(handler), empty, new BusinessCentralTokens(empty));
 

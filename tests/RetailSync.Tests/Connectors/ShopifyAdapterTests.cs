@@ -1,5 +1,9 @@
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using RetailSync.Connectors;
+using RetailSync.Connectors.Shopify;
 using RetailSync.Tests.Infrastructure;
 
 namespace RetailSync.Tests.Connectors;
@@ -12,6 +16,52 @@ public sealed class ShopifyAdapterTests(SandboxHostFixture sandbox) : IAsyncLife
     public Task InitializeAsync() => sandbox.ResetAsync();
 
     public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task each_shops_token_comes_from_the_client_credentials_grant_and_a_refused_one_is_replaced_once()
+    {
+        var tokens = sandbox.Host.App.Services.GetRequiredService<ShopifyTokens>();
+        sandbox.ShopifySim.SeedOrder("5551000", "#1000");
+        await sandbox.Shopify.AddOrderTagsAsync(Shop, "5551000", ["first"]);
+        var granted = tokens.Granted;
+        var issued = sandbox.ShopifySim.TokensIssued;
+        Assert.True(issued >= 1, "the call went with a granted token");
+
+        // The token stops working before its day is out (the app's secret was rotated): eight calls see it refused.
+        sandbox.ShopifySim.ExpireTokens();
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => sandbox.Shopify.AddOrderTagsAsync(Shop, "5551000", [$"tag-{i}"])));
+
+        Assert.Equal(granted + 1, tokens.Granted);
+        Assert.Equal(issued + 1, sandbox.ShopifySim.TokensIssued);
+    }
+
+    [Fact]
+    public async Task a_token_is_renewed_before_its_lifetime_ends_without_waiting_for_a_refusal()
+    {
+        var options = sandbox.Host.App.Services.GetRequiredService<IOptionsMonitor<ConnectorOptions>>();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var tokens = new ShopifyTokens(new HttpClient(), options, clock);
+        sandbox.ShopifySim.TokenLifetime = TimeSpan.FromSeconds(20);
+
+        var first = await tokens.TokenAsync(Shop, null, CancellationToken.None);
+        clock.Advance(TimeSpan.FromSeconds(17));
+        Assert.Equal(first, await tokens.TokenAsync(Shop, null, CancellationToken.None));
+        clock.Advance(TimeSpan.FromSeconds(1.5));
+        Assert.NotEqual(first, await tokens.TokenAsync(Shop, null, CancellationToken.None));
+        Assert.Equal(2, tokens.Granted);
+    }
+
+    [Fact]
+    public async Task a_wrong_client_secret_is_refused_by_the_token_endpoint_with_its_reason()
+    {
+        var right = sandbox.Host.App.Services.GetRequiredService<IOptionsMonitor<ConnectorOptions>>().CurrentValue.Shopify;
+        var options = new ConnectorOptions { Shopify = { Endpoint = right.Endpoint, ClientId = right.ClientId, ClientSecret = "not-the-secret" } };
+        var tokens = new ShopifyTokens(new HttpClient(), new StaticOptions<ConnectorOptions>(options), TimeProvider.System);
+
+        var refused = await Assert.ThrowsAsync<ConnectorException>(() => tokens.TokenAsync(Shop, null, CancellationToken.None));
+        Assert.Equal("invalid_client", refused.VendorCode);
+        Assert.Equal(FailureKind.Permanent, refused.Kind);
+    }
 
     [Fact]
     public async Task tags_are_added_and_removed_without_touching_the_merchants_tags()
