@@ -33,12 +33,52 @@ public static class OrderPropagation
         {
             var name = string.Join(' ', new[] { c.FirstName, c.LastName }.Where(n => !string.IsNullOrWhiteSpace(n)));
             var address = c.DefaultAddress ?? order.BillingAddress;
-            return new ErpCustomer($"SHOPIFY-{c.CustomerId}", name.Length > 0 ? name : c.Email ?? $"Shopify customer {c.CustomerId}",
+            return new ErpCustomer(ShopifyCustomerNumber(c.CustomerId), name.Length > 0 ? name : c.Email ?? $"Shopify customer {c.CustomerId}",
                 c.Email ?? order.Email, RetailSync.Customers.MatchKeys.PhoneToSend(c.Phone ?? address?.Phone, address?.CountryCode),
                 address?.Line1, address?.City, address?.PostalCode, address?.CountryCode);
         }
 
-        return new ErpCustomer($"WEB-{shop.Split('.')[0].ToUpperInvariant()}", $"Web guests of {shop}", null, null, null, null, null, null);
+        return new ErpCustomer(WebGuestsNumber(shop), $"Web guests of {shop}", null, null, null, null, null, null);
+    }
+
+    /// <summary>ERP customer numbers are at most this long (Business Central's <c>No.</c> is a Code[20]).</summary>
+    public const int MaxCustomerNumber = 20;
+
+    /// <summary>
+    /// A Shopify customer's ERP number when no golden id exists yet: <c>SH-</c> and the id in base 36, since the
+    /// decimal id (up to 19 digits) does not fit in <see cref="MaxCustomerNumber"/> with any prefix that says where it came from.
+    /// </summary>
+    public static string ShopifyCustomerNumber(string customerId) =>
+        ulong.TryParse(customerId, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            ? "SH-" + Base36(id)
+            : Fitted("SH-", customerId.ToUpperInvariant());
+
+    /// <summary>The one ERP customer of a shop's guest checkouts: <c>WEB-</c> and the shop's name, shortened with a hash when long.</summary>
+    public static string WebGuestsNumber(string shop) => Fitted("WEB-", shop.Split('.')[0].ToUpperInvariant());
+
+    private static string Fitted(string prefix, string name)
+    {
+        if (prefix.Length + name.Length <= MaxCustomerNumber)
+        {
+            return prefix + name;
+        }
+
+        // Distinct long names stay distinct: a prefix of the name and six characters of its hash.
+        var hash = Base36(BitConverter.ToUInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)), 0)).PadLeft(13, '0')[..6];
+        return prefix + name[..(MaxCustomerNumber - prefix.Length - 7)] + "-" + hash;
+    }
+
+    private static string Base36(ulong value)
+    {
+        const string digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        var text = new System.Text.StringBuilder();
+        do
+        {
+            text.Insert(0, digits[(int)(value % 36)]);
+            value /= 36;
+        }
+        while (value > 0);
+        return text.ToString();
     }
 
     public static ErpOrderSubmission ErpSubmission(string shop, Order order, string? goldenId = null)

@@ -368,6 +368,42 @@ public sealed partial class BusinessCentralSimulator(TimeProvider clock)
         return copy;
     }
 
+    /// <summary>
+    /// The lengths of the table fields behind the API's text properties (Customer: <c>No.</c> Code[20], <c>Name</c>
+    /// Text[100], <c>E-Mail</c> Text[80], <c>Phone No.</c> Text[30], <c>Address</c> Text[100], <c>City</c> Text[30],
+    /// <c>Post Code</c> Code[20], <c>Country/Region Code</c> Code[10]; a sales document's <c>External Document No.</c>
+    /// Code[35]): Business Central refuses a longer value rather than cut it.
+    /// </summary>
+    private static readonly Dictionary<string, Dictionary<string, int>> MaxLengths = new(StringComparer.Ordinal)
+    {
+        ["customers"] = new(StringComparer.Ordinal)
+        {
+            ["number"] = 20, ["displayName"] = 100, ["email"] = 80, ["phoneNumber"] = 30, ["addressLine1"] = 100,
+            ["city"] = 30, ["postalCode"] = 20, ["country"] = 10,
+        },
+        ["salesOrders"] = new(StringComparer.Ordinal) { ["externalDocumentNumber"] = 35, ["customerNumber"] = 20 },
+        ["salesCreditMemos"] = new(StringComparer.Ordinal) { ["externalDocumentNumber"] = 35, ["customerNumber"] = 20 },
+    };
+
+    private static (int, JsonNode?)? TooLong(string set, JsonObject body)
+    {
+        if (!MaxLengths.TryGetValue(set, out var lengths))
+        {
+            return null;
+        }
+
+        foreach (var (field, max) in lengths)
+        {
+            if (body[field] is JsonValue value && value.TryGetValue<string>(out var text) && text.Length > max)
+            {
+                return Fail(400, "Application_StringExceededLength",
+                    $"The length of the string is {text.Length}, but it must be less than or equal to {max} characters. Value: {text}");
+            }
+        }
+
+        return null;
+    }
+
     private static string? LinesOf(string set) => set switch
     {
         "salesOrders" => "salesOrderLines",
@@ -385,6 +421,11 @@ public sealed partial class BusinessCentralSimulator(TimeProvider clock)
         if (set == "items")
         {
             return Fail(400, "BadRequest_InvalidOperation", "Items are maintained in the ERP; the sandbox seeds them.");
+        }
+
+        if (TooLong(set, body) is { } tooLong)
+        {
+            return tooLong;
         }
 
         foreach (var readOnly in new[] { "id", "number", "totalAmountIncludingTax", "totalAmountExcludingTax", "totalTaxAmount", "lastModifiedDateTime", "status" })
@@ -505,6 +546,11 @@ public sealed partial class BusinessCentralSimulator(TimeProvider clock)
             {
                 return Fail(400, "BadRequest_InvalidOperation", $"The property '{field}' is read-only.");
             }
+        }
+
+        if (body is not null && TooLong(set, body) is { } tooLong)
+        {
+            return tooLong;
         }
 
         Index(set, id, entity, add: false);

@@ -148,11 +148,19 @@ public sealed class BusinessCentralClient(HttpClient http, IOptionsMonitor<Conne
         return [.. customers.Select(c => results[c.Number])];
     }
 
+    /// <summary>
+    /// Names and address lines cut to the lengths of Business Central's Customer fields (which refuses longer values), as
+    /// Microsoft's own Shopify connector does; an email is never cut (a shortened address is someone else's), so a longer
+    /// one is refused and raised.
+    /// </summary>
     private static JsonObject CustomerFields(ErpCustomer customer) => new()
     {
-        ["displayName"] = customer.DisplayName, ["email"] = customer.Email, ["phoneNumber"] = customer.Phone,
-        ["addressLine1"] = customer.AddressLine1, ["city"] = customer.City, ["postalCode"] = customer.PostalCode, ["country"] = customer.Country,
+        ["displayName"] = Fit(customer.DisplayName, 100), ["email"] = customer.Email, ["phoneNumber"] = Fit(customer.Phone, 30),
+        ["addressLine1"] = Fit(customer.AddressLine1, 100), ["city"] = Fit(customer.City, 30), ["postalCode"] = Fit(customer.PostalCode, 20),
+        ["country"] = Fit(customer.Country, 10),
     };
+
+    private static string? Fit(string? value, int length) => value is { } v && v.Length > length ? v[..length] : value;
 
     public async Task<ErpSalesOrderRef> SubmitSalesOrderAsync(ErpSalesOrder order, CancellationToken cancellationToken = default)
     {

@@ -37,6 +37,22 @@ public sealed class BusinessCentralAdapterTests(SandboxHostFixture sandbox) : IA
     }
 
     [Fact]
+    public async Task business_central_refuses_a_customer_number_over_20_characters_and_long_names_are_cut_to_fit()
+    {
+        var refused = await Assert.ThrowsAsync<ConnectorException>(() =>
+            sandbox.Erp.UpsertCustomerAsync(new ErpCustomer("SHOPIFY-1153106273147", "Jon Snow", null, null, null, null, null, "US")));
+        Assert.Equal("Application_StringExceededLength", refused.VendorCode);
+        Assert.Equal(FailureKind.Permanent, refused.Kind);
+
+        var name = "Daenerys Stormborn of House Targaryen, the First of Her Name, Queen of the Andals and the First Men, Protector";
+        var kept = await sandbox.Erp.UpsertCustomerAsync(new ErpCustomer("SH-VJE7EVZ0LM6", name, "dany@example.com", null,
+            "1 Dragonstone Road", "Dragonstone upon the Narrow Sea", "D1", "GB"));
+        var stored = sandbox.BcSim.Entities("customers").Single(c => c["number"]!.GetValue<string>() == kept.Number);
+        Assert.Equal(name[..100], stored["displayName"]!.GetValue<string>());
+        Assert.Equal("Dragonstone upon the Narrow Se", stored["city"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task tokens_come_from_entra_through_msal_and_an_expired_one_is_replaced_once_for_every_caller()
     {
         var tokens = sandbox.Host.App.Services.GetRequiredService<BusinessCentralTokens>();

@@ -213,7 +213,7 @@ public sealed partial class OrderDeciderTests
         Assert.Equal([$"crm:context:{OrderHarness.Shop}:{h.OrderId}", h.SubmitKey], h.S.Outbox.Entries.Select(e => e.Key).ToList());
         Assert.Equal("\"john@example.com\"", h.Pending("context").Command.Payload);
         var submission = JsonSerializer.Deserialize<ErpOrderSubmission>(h.Pending(Submit).Command.Payload, OutboundExecutor.Json)!;
-        Assert.Equal("SHOPIFY-115310627314723950", submission.Customer.Number);
+        Assert.Equal("SH-VJE7EVZ0LM6", submission.Customer.Number);
         Assert.Equal(h.OrderId, submission.Order.ExternalDocumentNumber);
         Assert.Equal([2m, 1m], submission.Order.Lines.Select(l => l.Quantity).ToList());
         Assert.All(h.S.Outbox.Entries, e => Assert.Equal("event-1", e.Command.CorrelationId));
@@ -667,7 +667,7 @@ public sealed partial class OrderDeciderTests
 
         Assert.Equal("G-late", h.S.GoldenCustomerId);
         var submission = JsonSerializer.Deserialize<ErpOrderSubmission>(h.Pending(Submit).Command.Payload, OutboundExecutor.Json)!;
-        Assert.Equal("SHOPIFY-115310627314723950", submission.Customer.Number);
+        Assert.Equal("SH-VJE7EVZ0LM6", submission.Customer.Number);
     }
 
     [Fact]
@@ -681,7 +681,7 @@ public sealed partial class OrderDeciderTests
         Assert.Equal(BuyerState.Resolved, h.S.Buyer);
         Assert.Null(h.S.GoldenCustomerId);
         var submission = JsonSerializer.Deserialize<ErpOrderSubmission>(h.Pending(Submit).Command.Payload, OutboundExecutor.Json)!;
-        Assert.Equal("SHOPIFY-115310627314723950", submission.Customer.Number);
+        Assert.Equal("SH-VJE7EVZ0LM6", submission.Customer.Number);
     }
 
     // Commands ending, failing and retried.
