@@ -35,6 +35,19 @@ public static class SandboxApi
         var salesforce = app.ServiceProvider.GetRequiredService<SalesforceSimulator>();
         var bc = app.ServiceProvider.GetRequiredService<BusinessCentralSimulator>();
         var group = app.MapGroup("/sandbox");
+        // Tokens that expire within a run (e.g. 00:00:20) for exercising renewal end to end; the vendors' own lifetimes otherwise.
+        if (TimeSpan.TryParse(app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()["RetailSync:Sandbox:TokenLifetime"],
+            System.Globalization.CultureInfo.InvariantCulture, out var lifetime))
+        {
+            shopify.TokenLifetime = shopify.DefaultTokenLifetime = lifetime;
+            salesforce.SessionTimeout = salesforce.DefaultSessionTimeout = lifetime;
+            bc.TokenLifetime = bc.DefaultTokenLifetime = lifetime;
+        }
+
+        group.MapGet("/state/tokens", () => TypedResults.Ok(new
+        {
+            shopify = shopify.TokensIssued, salesforce = salesforce.SessionsIssued, bc = bc.TokensIssued,
+        }));
 
         group.MapGet("/", () => TypedResults.Ok(new
         {

@@ -19,6 +19,9 @@ public sealed partial class BusinessCentralSimulator
 
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromSeconds(3599);
 
+    /// <summary>What <see cref="TokenLifetime"/> returns to on a reset (<c>RetailSync:Sandbox:TokenLifetime</c> sets both).</summary>
+    public TimeSpan DefaultTokenLifetime { get; set; } = TimeSpan.FromSeconds(3599);
+
     /// <summary>Tokens issued since the last reset.</summary>
     public int TokensIssued { get; private set; }
 
@@ -38,7 +41,7 @@ public sealed partial class BusinessCentralSimulator
     {
         tokens.Clear();
         TokensIssued = 0;
-        TokenLifetime = TimeSpan.FromSeconds(3599);
+        TokenLifetime = DefaultTokenLifetime;
     }
 
     private bool TokenValid(string authorization)

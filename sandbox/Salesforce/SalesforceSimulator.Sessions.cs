@@ -19,6 +19,9 @@ public sealed partial class SalesforceSimulator
     /// <summary>How long an issued session works (Salesforce's default session timeout is two hours).</summary>
     public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromHours(2);
 
+    /// <summary>What <see cref="SessionTimeout"/> returns to on a reset (<c>RetailSync:Sandbox:TokenLifetime</c> sets both).</summary>
+    public TimeSpan DefaultSessionTimeout { get; set; } = TimeSpan.FromHours(2);
+
     /// <summary>Sessions issued by the token endpoint since the last reset.</summary>
     public int SessionsIssued { get; private set; }
 
@@ -38,7 +41,7 @@ public sealed partial class SalesforceSimulator
     {
         sessions.Clear();
         SessionsIssued = 0;
-        SessionTimeout = TimeSpan.FromHours(2);
+        SessionTimeout = DefaultSessionTimeout;
     }
 
     /// <summary>The static demo token, or a session issued here that has not timed out.</summary>

@@ -17,6 +17,9 @@ public sealed partial class ShopifySimulator
 
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromSeconds(86_399);
 
+    /// <summary>What <see cref="TokenLifetime"/> returns to on a reset (<c>RetailSync:Sandbox:TokenLifetime</c> sets both).</summary>
+    public TimeSpan DefaultTokenLifetime { get; set; } = TimeSpan.FromSeconds(86_399);
+
     public int TokensIssued { get; private set; }
 
     /// <summary>Like the day passing: every granted token is refused from now on.</summary>
@@ -35,7 +38,7 @@ public sealed partial class ShopifySimulator
     {
         tokens.Clear();
         TokensIssued = 0;
-        TokenLifetime = TimeSpan.FromSeconds(86_399);
+        TokenLifetime = DefaultTokenLifetime;
     }
 
     private bool TokenValid(string token)
