@@ -6,6 +6,11 @@ if (args is ["migrate", ..])
     return await MigrateCommand.RunAsync(args[1..]);
 }
 
+if (args is ["check-connections", ..])
+{
+    return await CheckConnectionsCommand.RunAsync(args[1..]);
+}
+
 WebApplication app;
 try
 {
