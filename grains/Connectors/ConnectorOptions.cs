@@ -57,6 +57,12 @@ public sealed class SalesforceConnectorOptions
 
     public string ClientSecret { get; set; } = "";
 
+    /// <summary>
+    /// The account orders go under when the CRM has no contact (and so no account) for the buyer: a Salesforce
+    /// <c>Order</c> cannot exist without an <c>AccountId</c>.
+    /// </summary>
+    public string GuestAccountId { get; set; } = "";
+
     public double RequestsPerSecond { get; set; } = 25;
 }
 

@@ -17,7 +17,8 @@ public sealed partial class SalesforceSimulator(TimeProvider clock)
     {
         ["Account"] = ["Name"],
         ["Contact"] = ["LastName"],
-        ["Order"] = ["EffectiveDate", "Status"],
+        // An Order belongs to an Account (its AccountId is required and must name one).
+        ["Order"] = ["AccountId", "EffectiveDate", "Status"],
         ["Case"] = [],
     };
 
@@ -27,7 +28,7 @@ public sealed partial class SalesforceSimulator(TimeProvider clock)
     };
 
     private readonly object gate = new();
-    private readonly Dictionary<string, Dictionary<string, JsonObject>> records = [];
+    private readonly Dictionary<string, Dictionary<string, JsonObject>> records = new(StringComparer.Ordinal) { ["Account"] = GuestAccounts() };
     private readonly Dictionary<(string SObject, string Field), Dictionary<string, string>> indexes = [];
     private readonly Dictionary<(string SObject, string Field), Dictionary<string, List<string>>> queryIndexes = [];
     private readonly Dictionary<string, List<JsonObject>> cursors = [];
@@ -53,8 +54,19 @@ public sealed partial class SalesforceSimulator(TimeProvider clock)
             racedInserts.Clear();
             ApiUsage = 0;
             ResetSessions();
+            SeedGuestAccount();
         }
     }
+
+    /// <summary>The org's account for orders of buyers it has no contact for (what a tenant configures as its guest account).</summary>
+    public const string GuestAccountId = "001SB0000000GUEST1";
+
+    private void SeedGuestAccount() => records["Account"] = GuestAccounts();
+
+    private static Dictionary<string, JsonObject> GuestAccounts() => new(StringComparer.Ordinal)
+    {
+        [GuestAccountId] = new JsonObject { ["Id"] = GuestAccountId, ["Name"] = "Web guests", ["LastModifiedDate"] = DateTimeOffset.UnixEpoch.ToString("O") },
+    };
 
     /// <summary>Like an admin adding a validation rule: records of that object with the field empty fail.</summary>
     public void AddValidationRule(string sObject, string field, string message)
@@ -423,6 +435,12 @@ public sealed partial class SalesforceSimulator(TimeProvider clock)
             {
                 return ("REQUIRED_FIELD_MISSING", $"Required fields are missing: [{field}]", [field]);
             }
+        }
+
+        if (sObject == "Order" && record["AccountId"]?.ToString() is { } account
+            && !(records.TryGetValue("Account", out var accounts) && accounts.ContainsKey(account)))
+        {
+            return ("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["AccountId"]);
         }
 
         foreach (var (obj, field, message) in validationRules)

@@ -67,6 +67,7 @@ public static class ConnectorHosting
                     o.Salesforce.LoginUrl = $"{self}/sandbox/salesforce";
                     o.Salesforce.ClientId = SalesforceSimulator.ConnectedAppId;
                     o.Salesforce.ClientSecret = SalesforceSimulator.ConnectedAppSecret;
+                    o.Salesforce.GuestAccountId = SalesforceSimulator.GuestAccountId;
                 }
 
                 // Business Central through an Entra ID app registration, its tokens from MSAL (carried to the sandbox's Entra).

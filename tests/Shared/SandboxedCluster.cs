@@ -15,6 +15,7 @@ public static class SandboxedCluster
         [
             $"--RetailSync:Connectors:Shopify:Endpoint={self}/sandbox/shopify", $"--RetailSync:Connectors:Shopify:AccessToken={ShopifySimulator.AccessToken}",
             $"--RetailSync:Connectors:Salesforce:InstanceUrl={self}/sandbox/salesforce", $"--RetailSync:Connectors:Salesforce:AccessToken={SalesforceSimulator.AccessToken}",
+            $"--RetailSync:Connectors:Salesforce:GuestAccountId={SalesforceSimulator.GuestAccountId}",
             $"--RetailSync:Connectors:BusinessCentral:BaseUrl={self}/sandbox/bc/v2.0/sandbox/api/v2.0", $"--RetailSync:Connectors:BusinessCentral:CompanyId={BusinessCentralSimulator.CompanyId}",
             $"--RetailSync:Connectors:BusinessCentral:AccessToken={BusinessCentralSimulator.AccessToken}",
             $"--RetailSync:Connectors:BusinessCentral:WriteOffAccount={BusinessCentralSimulator.WriteOffAccount}",

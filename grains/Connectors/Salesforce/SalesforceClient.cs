@@ -45,6 +45,7 @@ public sealed partial class SalesforceClient(HttpClient http, IOptionsMonitor<Co
 
     private async Task<CrmUpsertResult[]> UpsertChunkAsync(string sObject, string externalIdField, IReadOnlyList<JsonObject> chunk, CancellationToken cancellationToken)
     {
+        var guests = options.CurrentValue.Salesforce.GuestAccountId;
         var payload = new JsonObject
         {
             ["allOrNone"] = false,
@@ -52,6 +53,12 @@ public sealed partial class SalesforceClient(HttpClient http, IOptionsMonitor<Co
             {
                 var copy = (JsonObject)r.DeepClone();
                 copy["attributes"] = new JsonObject { ["type"] = sObject };
+                // An order of a buyer the CRM does not know goes under the tenant's guest account; without one Salesforce refuses it.
+                if (sObject == "Order" && copy["AccountId"] is null && guests.Length > 0)
+                {
+                    copy["AccountId"] = guests;
+                }
+
                 return (JsonNode)copy;
             })]),
         };

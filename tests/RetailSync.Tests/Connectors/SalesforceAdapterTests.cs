@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RetailSync.Connectors;
 using RetailSync.Connectors.Salesforce;
+using RetailSync.Sandbox.Salesforce;
 using RetailSync.Tests.Infrastructure;
 
 namespace RetailSync.Tests.Connectors;
@@ -31,6 +32,29 @@ public sealed class SalesforceAdapterTests(SandboxHostFixture sandbox) : IAsyncL
         Assert.False(again[0].Created);
         Assert.Equal(results[1].Id, again[0].Id);
         Assert.Equal(449, sandbox.SalesforceSim.Records("Contact").Count);
+    }
+
+    [Fact]
+    public async Task an_order_needs_an_account_and_one_the_crm_does_not_know_goes_under_the_guest_account()
+    {
+        JsonObject Order(string id) => new() { ["Shopify_Order_Id__c"] = id, ["Name"] = "#" + id, ["Status"] = "Draft", ["EffectiveDate"] = "2026-12-01" };
+        var guest = Assert.Single(await sandbox.Crm.UpsertAsync("Order", "Shopify_Order_Id__c", [Order("9001")]));
+        Assert.True(guest.Success, guest.Message);
+        Assert.Equal(SalesforceSimulator.GuestAccountId, sandbox.SalesforceSim.Records("Order").Single()["AccountId"]!.GetValue<string>());
+
+        var unknown = Order("9002");
+        unknown["AccountId"] = "001SB0000000NOSUCH";
+        Assert.Equal("INVALID_CROSS_REFERENCE_KEY", Assert.Single(await sandbox.Crm.UpsertAsync("Order", "Shopify_Order_Id__c", [unknown])).ErrorCode);
+
+        // Without a guest account configured, Salesforce refuses the order as it would.
+        var right = sandbox.Host.App.Services.GetRequiredService<IOptionsMonitor<ConnectorOptions>>().CurrentValue.Salesforce;
+        var bare = new StaticOptions<ConnectorOptions>(new ConnectorOptions
+        {
+            Salesforce = { LoginUrl = right.LoginUrl, ClientId = right.ClientId, ClientSecret = right.ClientSecret, RequestsPerSecond = 1000 },
+        });
+        var http = new HttpClient();
+        var crm = new SalesforceClient(http, bare, new SalesforceSession(http, bare), Microsoft.Extensions.Logging.Abstractions.NullLogger<SalesforceClient>.Instance);
+        Assert.Equal("REQUIRED_FIELD_MISSING", Assert.Single(await crm.UpsertAsync("Order", "Shopify_Order_Id__c", [Order("9003")])).ErrorCode);
     }
 
     [Fact]

@@ -76,9 +76,10 @@ public sealed class OrderLifecycleTests(SandboxHostFixture sandbox) : IAsyncLife
             steps.Take(2).Concat(steps.Skip(2).Take(3).Order()).Concat(steps.Skip(5).Take(2)).Concat(steps.Skip(7).Order()).ToList());
         var golden = order.GetProperty("goldenCustomerId").GetString()!;
         Assert.Equal(golden, erpOrder["customerNumber"]!.GetValue<string>());
-        // No CRM contact has this email: the order says so and the CRM order is not linked to one.
+        // No CRM contact has this email: the order says so, and the CRM order goes under the guest account, linked to no contact.
         Assert.False(order.GetProperty("crmContext").GetProperty("found").GetBoolean());
-        Assert.Null(crmOrder["AccountId"]);
+        Assert.Equal(RetailSync.Sandbox.Salesforce.SalesforceSimulator.GuestAccountId, crmOrder["AccountId"]!.GetValue<string>());
+        Assert.Null(crmOrder["BillToContactId"]);
     }
 
     [Fact]
