@@ -39,14 +39,15 @@ public static class SandboxApi
         if (TimeSpan.TryParse(app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()["RetailSync:Sandbox:TokenLifetime"],
             System.Globalization.CultureInfo.InvariantCulture, out var lifetime))
         {
-            shopify.TokenLifetime = shopify.DefaultTokenLifetime = lifetime;
-            salesforce.SessionTimeout = salesforce.DefaultSessionTimeout = lifetime;
-            bc.TokenLifetime = bc.DefaultTokenLifetime = lifetime;
+            foreach (var tokens in new[] { shopify.Tokens, salesforce.Sessions, bc.Tokens })
+            {
+                tokens.Lifetime = tokens.DefaultLifetime = lifetime;
+            }
         }
 
         group.MapGet("/state/tokens", () => TypedResults.Ok(new
         {
-            shopify = shopify.TokensIssued, salesforce = salesforce.SessionsIssued, bc = bc.TokensIssued,
+            shopify = shopify.Tokens.Issued, salesforce = salesforce.Sessions.Issued, bc = bc.Tokens.Issued,
         }));
 
         group.MapGet("/", () => TypedResults.Ok(new

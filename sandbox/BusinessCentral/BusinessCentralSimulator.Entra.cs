@@ -6,7 +6,7 @@ namespace RetailSync.Sandbox.BusinessCentral;
 
 /// <summary>
 /// Microsoft Entra ID's v2.0 token endpoint (<c>/{tenant}/oauth2/v2.0/token</c>) for one app registration's
-/// client-credentials grant, and the tokens Business Central accepts from it: valid for <see cref="TokenLifetime"/>
+/// client-credentials grant, and the tokens Business Central accepts from it: valid for <see cref="Tokens"/>' lifetime
 /// (about an hour, as Entra issues them), then refused with Business Central's 401.
 /// </summary>
 public sealed partial class BusinessCentralSimulator
@@ -15,48 +15,13 @@ public sealed partial class BusinessCentralSimulator
     public const string ClientId = "3a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
     public const string ClientSecret = "sandbox-entra-client-secret-value";
 
-    private readonly Dictionary<string, DateTimeOffset> tokens = new(StringComparer.Ordinal);
+    /// <summary>Entra ID's tokens for Business Central (about an hour, as Entra issues them).</summary>
+    public IssuedTokens Tokens => LazyInitializer.EnsureInitialized(ref issuedTokens, () => new IssuedTokens(clock, TimeSpan.FromSeconds(3599), AccessToken));
 
-    public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromSeconds(3599);
+    private IssuedTokens? issuedTokens;
 
-    /// <summary>What <see cref="TokenLifetime"/> returns to on a reset (<c>RetailSync:Sandbox:TokenLifetime</c> sets both).</summary>
-    public TimeSpan DefaultTokenLifetime { get; set; } = TimeSpan.FromSeconds(3599);
-
-    /// <summary>Tokens issued since the last reset.</summary>
-    public int TokensIssued { get; private set; }
-
-    /// <summary>Like the hour passing: every issued token is refused from now on.</summary>
-    public void ExpireTokens()
-    {
-        lock (gate)
-        {
-            foreach (var token in tokens.Keys.ToList())
-            {
-                tokens[token] = DateTimeOffset.MinValue;
-            }
-        }
-    }
-
-    private void ResetTokens()
-    {
-        tokens.Clear();
-        TokensIssued = 0;
-        TokenLifetime = DefaultTokenLifetime;
-    }
-
-    private bool TokenValid(string authorization)
-    {
-        if (!authorization.StartsWith("Bearer ", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var token = authorization["Bearer ".Length..];
-        lock (gate)
-        {
-            return token == AccessToken || (tokens.TryGetValue(token, out var expires) && clock.GetUtcNow() < expires);
-        }
-    }
+    private bool TokenValid(string authorization) =>
+        authorization.StartsWith("Bearer ", StringComparison.Ordinal) && Tokens.Valid(authorization["Bearer ".Length..]);
 
     public async Task<IResult> TokenAsync(HttpContext http, string tenant)
     {
@@ -91,14 +56,8 @@ public sealed partial class BusinessCentralSimulator
             return EntraError(400, "invalid_scope", 1002012, $"The provided value for scope {(string?)form["scope"]} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.");
         }
 
-        var token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
-        var lifetime = (int)TokenLifetime.TotalSeconds;
-        lock (gate)
-        {
-            tokens[token] = clock.GetUtcNow() + TokenLifetime;
-            TokensIssued++;
-        }
-
+        var token = Tokens.Issue("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.");
+        var lifetime = (int)Tokens.Lifetime.TotalSeconds;
         return Results.Json(new Dictionary<string, object>
         {
             ["token_type"] = "Bearer",

@@ -92,7 +92,7 @@ public sealed partial class BusinessCentralSimulator(TimeProvider clock)
             }
 
             index.Clear();
-            ResetTokens();
+            Tokens.Reset();
         }
     }
 

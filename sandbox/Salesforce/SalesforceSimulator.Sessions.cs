@@ -7,57 +7,21 @@ namespace RetailSync.Sandbox.Salesforce;
 /// <summary>
 /// The org's OAuth 2.0 token endpoint for a connected app's client-credentials flow, and the sessions it issues. As
 /// Salesforce does, the answer names no lifetime; a session simply stops working once the org's timeout has passed
-/// (<see cref="SessionTimeout"/>, two hours by default) and is then refused with <c>401 INVALID_SESSION_ID</c>.
+/// (<see cref="Sessions"/>, two hours by default) and is then refused with <c>401 INVALID_SESSION_ID</c>.
 /// </summary>
 public sealed partial class SalesforceSimulator
 {
     public const string ConnectedAppId = "sandbox-connected-app-consumer-key";
     public const string ConnectedAppSecret = "sandbox-connected-app-consumer-secret";
 
-    private readonly Dictionary<string, DateTimeOffset> sessions = new(StringComparer.Ordinal);
+    /// <summary>Sessions: the org's timeout (Salesforce's default is two hours) is their lifetime.</summary>
+    public IssuedTokens Sessions => LazyInitializer.EnsureInitialized(ref issuedSessions, () => new IssuedTokens(clock, TimeSpan.FromHours(2), AccessToken));
 
-    /// <summary>How long an issued session works (Salesforce's default session timeout is two hours).</summary>
-    public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromHours(2);
-
-    /// <summary>What <see cref="SessionTimeout"/> returns to on a reset (<c>RetailSync:Sandbox:TokenLifetime</c> sets both).</summary>
-    public TimeSpan DefaultSessionTimeout { get; set; } = TimeSpan.FromHours(2);
-
-    /// <summary>Sessions issued by the token endpoint since the last reset.</summary>
-    public int SessionsIssued { get; private set; }
-
-    /// <summary>Like the org's session timeout passing: every issued session is refused from now on.</summary>
-    public void ExpireSessions()
-    {
-        lock (gate)
-        {
-            foreach (var token in sessions.Keys.ToList())
-            {
-                sessions[token] = DateTimeOffset.MinValue;
-            }
-        }
-    }
-
-    private void ResetSessions()
-    {
-        sessions.Clear();
-        SessionsIssued = 0;
-        SessionTimeout = DefaultSessionTimeout;
-    }
+    private IssuedTokens? issuedSessions;
 
     /// <summary>The static demo token, or a session issued here that has not timed out.</summary>
-    private bool SessionValid(string authorization)
-    {
-        if (!authorization.StartsWith("Bearer ", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var token = authorization["Bearer ".Length..];
-        lock (gate)
-        {
-            return token == AccessToken || (sessions.TryGetValue(token, out var expires) && clock.GetUtcNow() < expires);
-        }
-    }
+    private bool SessionValid(string authorization) =>
+        authorization.StartsWith("Bearer ", StringComparison.Ordinal) && Sessions.Valid(authorization["Bearer ".Length..]);
 
     /// <summary><c>POST /services/oauth2/token</c>: form fields, or the client's id and secret as HTTP Basic credentials.</summary>
     public async Task<IResult> TokenAsync(HttpContext http)
@@ -91,14 +55,8 @@ public sealed partial class SalesforceSimulator
             return OAuthError("invalid_client", "invalid client credentials");
         }
 
-        var token = "00DSANDBOX000001!" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(36));
+        var token = Sessions.Issue("00DSANDBOX000001!");
         var now = clock.GetUtcNow();
-        lock (gate)
-        {
-            sessions[token] = now + SessionTimeout;
-            SessionsIssued++;
-        }
-
         var instance = $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/sandbox/salesforce";
         return Results.Json(new Dictionary<string, string>
         {

@@ -53,7 +53,7 @@ public sealed partial class SalesforceSimulator(TimeProvider clock)
             validationRules.Clear();
             racedInserts.Clear();
             ApiUsage = 0;
-            ResetSessions();
+            Sessions.Reset();
             SeedGuestAccount();
         }
     }

@@ -45,7 +45,7 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
             bucket = -1;
             InventoryWrites = 0;
             LowestWritten = null;
-            ResetTokens();
+            Tokens.Reset();
         }
     }
 
@@ -120,7 +120,7 @@ public sealed partial class ShopifySimulator(TimeProvider clock)
 
     public async Task<IResult> HandleAsync(HttpContext http, string version)
     {
-        if (!TokenValid(http.Request.Headers["X-Shopify-Access-Token"].ToString()))
+        if (!Tokens.Valid(http.Request.Headers["X-Shopify-Access-Token"].ToString()))
         {
             return Results.Json(new { errors = "[API] Invalid API key or access token (unrecognized login or wrong password)" }, statusCode: 401);
         }

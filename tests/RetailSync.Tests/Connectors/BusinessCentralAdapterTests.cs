@@ -58,16 +58,16 @@ public sealed class BusinessCentralAdapterTests(SandboxHostFixture sandbox) : IA
         var tokens = sandbox.Host.App.Services.GetRequiredService<BusinessCentralTokens>();
         Assert.Equal(40m, await sandbox.Erp.GetInventoryAsync("IPOD2008PINK"));
         var fetched = tokens.FromEntra;
-        var issued = sandbox.BcSim.TokensIssued;
+        var issued = sandbox.BcSim.Tokens.Issued;
         Assert.True(issued >= 1, "the set-up's calls went with a token from the sandbox's Entra ID");
 
         // The hour passes while eight calls are on their way: Business Central refuses the token MSAL still holds.
-        sandbox.BcSim.ExpireTokens();
+        sandbox.BcSim.Tokens.ExpireAll();
         var stock = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => sandbox.Erp.GetInventoryAsync("IPOD2008PINK")));
 
         Assert.All(stock, s => Assert.Equal(40m, s));
         Assert.Equal(fetched + 1, tokens.FromEntra);
-        Assert.Equal(issued + 1, sandbox.BcSim.TokensIssued);
+        Assert.Equal(issued + 1, sandbox.BcSim.Tokens.Issued);
     }
 
     [Fact]

@@ -63,15 +63,15 @@ public sealed class SalesforceAdapterTests(SandboxHostFixture sandbox) : IAsyncL
         var session = sandbox.Host.App.Services.GetRequiredService<SalesforceSession>();
         await sandbox.Crm.UpsertAsync("Contact", "RetailSync_Id__c", [Contact(0)]);
         var renewals = session.Renewals;
-        var issued = sandbox.SalesforceSim.SessionsIssued;
+        var issued = sandbox.SalesforceSim.Sessions.Issued;
 
         // The org's session timeout passes while eight commands are on their way.
-        sandbox.SalesforceSim.ExpireSessions();
+        sandbox.SalesforceSim.Sessions.ExpireAll();
         var results = await Task.WhenAll(Enumerable.Range(1, 8).Select(i => sandbox.Crm.UpsertAsync("Contact", "RetailSync_Id__c", [Contact(i)])));
 
         Assert.All(results, r => Assert.True(r[0].Success, r[0].Message));
         Assert.Equal(renewals + 1, session.Renewals);
-        Assert.Equal(issued + 1, sandbox.SalesforceSim.SessionsIssued);
+        Assert.Equal(issued + 1, sandbox.SalesforceSim.Sessions.Issued);
         Assert.Equal(9, sandbox.SalesforceSim.Records("Contact").Count);
     }
 

@@ -24,15 +24,15 @@ public sealed class ShopifyAdapterTests(SandboxHostFixture sandbox) : IAsyncLife
         sandbox.ShopifySim.SeedOrder("5551000", "#1000");
         await sandbox.Shopify.AddOrderTagsAsync(Shop, "5551000", ["first"]);
         var granted = tokens.Granted;
-        var issued = sandbox.ShopifySim.TokensIssued;
+        var issued = sandbox.ShopifySim.Tokens.Issued;
         Assert.True(issued >= 1, "the call went with a granted token");
 
         // The token stops working before its day is out (the app's secret was rotated): eight calls see it refused.
-        sandbox.ShopifySim.ExpireTokens();
+        sandbox.ShopifySim.Tokens.ExpireAll();
         await Task.WhenAll(Enumerable.Range(0, 8).Select(i => sandbox.Shopify.AddOrderTagsAsync(Shop, "5551000", [$"tag-{i}"])));
 
         Assert.Equal(granted + 1, tokens.Granted);
-        Assert.Equal(issued + 1, sandbox.ShopifySim.TokensIssued);
+        Assert.Equal(issued + 1, sandbox.ShopifySim.Tokens.Issued);
     }
 
     [Fact]
@@ -41,7 +41,7 @@ public sealed class ShopifyAdapterTests(SandboxHostFixture sandbox) : IAsyncLife
         var options = sandbox.Host.App.Services.GetRequiredService<IOptionsMonitor<ConnectorOptions>>();
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var tokens = new ShopifyTokens(new HttpClient(), options, clock);
-        sandbox.ShopifySim.TokenLifetime = TimeSpan.FromSeconds(20);
+        sandbox.ShopifySim.Tokens.Lifetime = TimeSpan.FromSeconds(20);
 
         var first = await tokens.TokenAsync(Shop, null, CancellationToken.None);
         clock.Advance(TimeSpan.FromSeconds(17));
