@@ -15,9 +15,7 @@ namespace RetailSync.Benchmarks;
 /// </summary>
 public static class OrderE2eScenario
 {
-    private const string ApiKey = "bench-api-key-not-for-production";
-    private const string Shop = "bench.myshopify.com";
-    private const string Secret = "bench-webhook-secret-not-for-production";
+    private const string Shop = EmbeddedBench.Shop;
 
     /// <summary>
     /// Vendor calls one after another on a returning buyer's order (every buyer of the measured phases bought in
@@ -32,22 +30,10 @@ public static class OrderE2eScenario
         var seconds = int.Parse(BenchOptions.Option(args, "seconds", "20"), CultureInfo.InvariantCulture);
         var latency = int.Parse(BenchOptions.Option(args, "latency", "20"), CultureInfo.InvariantCulture);
         var concurrency = int.Parse(BenchOptions.Option(args, "concurrency", "8"), CultureInfo.InvariantCulture);
-        var signed = new SignedOrders(Secret);
-        await using var silo = SiloProcess.Start(
-            "--Logging:LogLevel:Default=Warning", "--RetailSync:Dashboard:Enabled=false",
-            $"--RetailSync:Embedded:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Embedded:GatewayPort={PostgresServer.FreePort()}",
-            $"--RetailSync:Shops:{Shop}:Tenant=bench", $"--RetailSync:Shops:{Shop}:WebhookSecret={Secret}", $"--RetailSync:ApiKeys:0={ApiKey}",
-            // The vendors' limits are not what is measured here: room for the rate.
-            "--RetailSync:Connectors:BusinessCentral:RequestsPerSecond=1000", "--RetailSync:Connectors:Salesforce:RequestsPerSecond=1000",
-            $"--RetailSync:Outbound:Concurrency={concurrency}");
-        await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(silo.HttpUrl), Timeout = TimeSpan.FromSeconds(60) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
-        (await http.PostAsJsonAsync("/sandbox/bc/items", new { number = "IPOD2008PINK", displayName = "iPod Nano 8GB pink", unitPrice = 199m, inventory = 10_000_000m })).EnsureSuccessStatusCode();
-        // An Enterprise plan's GraphQL bucket: 100 orders/s × 2 mutations × 10 points fit in it.
-        (await http.PostAsJsonAsync("/sandbox/shopify/limits", new { maximumAvailable = 20_000, restoreRate = 4_000 })).EnsureSuccessStatusCode();
+        var signed = new SignedOrders(EmbeddedBench.Secret);
         var count = (int)(rate * seconds);
-        (await http.PostAsJsonAsync("/sandbox/shopify/orders/range", new { firstId = SignedOrders.Base, count = 3 * count })).EnsureSuccessStatusCode();
+        await using var bench = await EmbeddedBench.StartAsync(3 * count, $"--RetailSync:Outbound:Concurrency={concurrency}");
+        var http = bench.Http;
 
         // Warm-up at a tenth of the rate, then the two measured phases on fresh order ids.
         await PhaseAsync(http, signed, 0, (int)rate, rate / 10, 0, "warm-up");

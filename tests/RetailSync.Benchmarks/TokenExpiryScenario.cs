@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using RetailSync.Testing;
@@ -15,29 +14,16 @@ namespace RetailSync.Benchmarks;
 /// </summary>
 public static class TokenExpiryScenario
 {
-    private const string ApiKey = "bench-api-key-not-for-production";
-    private const string Shop = "bench.myshopify.com";
-    private const string Secret = "bench-webhook-secret-not-for-production";
+    private const string Shop = EmbeddedBench.Shop;
 
     public static async Task<int> RunAsync(string[] args)
     {
         var orders = int.Parse(BenchOptions.Option(args, "orders", "1000"), CultureInfo.InvariantCulture);
         var rate = double.Parse(BenchOptions.Option(args, "rate", "15"), CultureInfo.InvariantCulture);
         var lifetime = int.Parse(BenchOptions.Option(args, "lifetime", "20"), CultureInfo.InvariantCulture);
-        var signed = new SignedOrders(Secret);
-        await using var silo = SiloProcess.Start(
-            "--Logging:LogLevel:Default=Warning", "--RetailSync:Dashboard:Enabled=false",
-            $"--RetailSync:Embedded:SiloPort={PostgresServer.FreePort()}", $"--RetailSync:Embedded:GatewayPort={PostgresServer.FreePort()}",
-            $"--RetailSync:Shops:{Shop}:Tenant=bench", $"--RetailSync:Shops:{Shop}:WebhookSecret={Secret}", $"--RetailSync:ApiKeys:0={ApiKey}",
-            $"--RetailSync:Sandbox:TokenLifetime=00:00:{lifetime:00}",
-            "--RetailSync:Connectors:BusinessCentral:RequestsPerSecond=1000", "--RetailSync:Connectors:Salesforce:RequestsPerSecond=1000");
-        await silo.WaitReadyAsync(TimeSpan.FromSeconds(60));
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(silo.HttpUrl), Timeout = TimeSpan.FromSeconds(60) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
-        (await http.PostAsJsonAsync("/sandbox/bc/items", new { number = "IPOD2008PINK", displayName = "iPod Nano 8GB pink", unitPrice = 199m, inventory = 10_000_000m })).EnsureSuccessStatusCode();
-        // Shopify's cost bucket is not what is measured here (an Enterprise plan's, as in order-e2e).
-        (await http.PostAsJsonAsync("/sandbox/shopify/limits", new { maximumAvailable = 20_000, restoreRate = 4_000 })).EnsureSuccessStatusCode();
-        (await http.PostAsJsonAsync("/sandbox/shopify/orders/range", new { firstId = SignedOrders.Base, count = orders })).EnsureSuccessStatusCode();
+        var signed = new SignedOrders(EmbeddedBench.Secret);
+        await using var bench = await EmbeddedBench.StartAsync(orders, $"--RetailSync:Sandbox:TokenLifetime=00:00:{lifetime:00}");
+        var http = bench.Http;
 
         var started = DateTime.UtcNow;
         var (_, refused, sent) = await PacedSender.SendAsync(http, orders, rate, n => signed.Create(Shop, n));
