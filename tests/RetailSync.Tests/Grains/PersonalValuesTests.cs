@@ -59,6 +59,10 @@ public sealed class PersonalValuesTests
         }
 
         Assert.DoesNotContain("England", values);
+
+        // Phones are read in the shipping address's country first, as they were sent: a London number on a US billing address.
+        var shippedToLondon = order with { ShippingAddress = billing, BillingAddress = billing with { CountryCode = "US", Phone = null } };
+        Assert.Contains("+442079460018", OrderIntakeRules.PersonalValues(shippedToLondon));
         Assert.DoesNotContain("GB", values);
         Assert.Equal("GB", redacted.BillingAddress!.CountryCode);
     }

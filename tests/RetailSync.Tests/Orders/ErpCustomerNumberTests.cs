@@ -40,6 +40,9 @@ public sealed class ErpCustomerNumberTests
         Assert.Equal('-', first[13]);
         Assert.NotEqual(first, second);
         Assert.Equal(first, OrderPropagation.WebGuestsNumber("the-very-long-outdoor-store-eu.myshopify.com"));
-        Assert.Equal(20, OrderPropagation.ShopifyCustomerNumber("gid-not-a-number-0123456789").Length);
+        var other = OrderPropagation.ShopifyCustomerNumber("gid-not-a-number-0123456789");
+        Assert.Equal(20, other.Length);
+        Assert.StartsWith("SH-GID-NOT-A", other, StringComparison.Ordinal);
+        Assert.Equal("SH-GID-SHORT", OrderPropagation.ShopifyCustomerNumber("gid-short"));
     }
 }
