@@ -32,6 +32,22 @@ public sealed partial class OrderDeciderTests
     }
 
     [Fact]
+    public void redaction_drops_the_timeline_entries_that_name_the_buyer_and_keeps_the_others()
+    {
+        var h = new OrderHarness();
+        h.Receive();
+        var email = h.S.Order!.Email!;
+        h.S.Journal.Record(h.Tick(), "operator", $"called {email} about the parcel", null);
+        var before = h.S.Journal.Timeline.Count;
+
+        OrderDecider.Redact(h.S, "customers/redact", h.Tick());
+
+        Assert.DoesNotContain(h.S.Journal.Timeline, e => e.Detail.Contains(email, StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(before, h.S.Journal.Timeline.Count); // one entry gone, the redaction itself recorded
+        Assert.Equal("privacy:redacted", h.S.Journal.Timeline[^1].Kind);
+    }
+
+    [Fact]
     public void the_crm_context_is_asked_by_the_orders_email_when_its_customer_has_none()
     {
         var h = new OrderHarness(shape: o => OrderHarness.TwoLinesOfThreeUnits(o) with { Customer = o.Customer! with { Email = null }, Email = "guest@example.com" });
