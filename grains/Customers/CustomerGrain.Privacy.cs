@@ -1,5 +1,4 @@
 using RetailSync.Intake;
-using RetailSync.Operations;
 using RetailSync.Platform;
 
 namespace RetailSync.Customers;
@@ -39,6 +38,6 @@ public sealed partial class CustomerGrain
         S.Journal.Record(clock.GetUtcNow(), "privacy:redacted", reason, null);
         await this.WriteOrForgetAsync(state);
         await Task.WhenAll(keys.Select(k => Key(k).ReleaseAsync(Id)));
-        await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RedactAsync($"customer:{Tenant}/{Id}", [.. personal]);
+        await outbox.RedactExceptionsAsync($"customer:{Tenant}/{Id}", personal);
     }
 }

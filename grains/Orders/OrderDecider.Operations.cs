@@ -38,12 +38,16 @@ public static partial class OrderDecider
         return (new OrderDecision(), CommandOutbox.View(entry, s.Systems[SystemNames.For(entry.Command.System)].Error) with { Attempts = 0 });
     }
 
-    /// <summary>Removes the buyer's personal data from the order, its timeline and the payloads it has sent.</summary>
-    public static void Redact(OrderState s, string reason, DateTimeOffset now)
+    /// <summary>
+    /// Removes the buyer's personal data from the order, its timeline and the payloads it has sent; answers the values it
+    /// took away, for what holds copies outside the order (the exception queue).
+    /// </summary>
+    public static IReadOnlyList<string> Redact(OrderState s, string reason, DateTimeOffset now)
     {
+        IReadOnlyList<string> personal = [];
         if (s.Order is { } order)
         {
-            var personal = PersonalValues.Of(OrderIntakeRules.PersonalValues(order));
+            personal = PersonalValues.Of(OrderIntakeRules.PersonalValues(order));
             s.Journal.Scrub(personal);
             s.Outbox.Redact(personal);
             s.Order = OrderIntakeRules.Redact(order);
@@ -51,6 +55,7 @@ public static partial class OrderDecider
 
         s.Redacted = true;
         s.Journal.Record(now, "privacy:redacted", reason, null);
+        return personal;
     }
 
     public static OrderView? View(OrderState s, string shop, string orderId)

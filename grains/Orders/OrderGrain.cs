@@ -174,10 +174,9 @@ public sealed partial class OrderGrain : Grain, IOrderGrain, IOrderSteps, IComma
             await GrainFactory.GetGrain<ICustomerGrain>(EntityKeys.ForShop(tenant, holder)).RedactAsync(reason);
         }
 
-        var personal = S.Order is { } order ? PersonalValues.Of(OrderIntakeRules.PersonalValues(order)) : [];
-        OrderDecider.Redact(S, reason, clock.GetUtcNow());
+        var personal = OrderDecider.Redact(S, reason, clock.GetUtcNow());
         await this.WriteOrForgetAsync(state);
-        await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RedactAsync(OrderDecider.OwnerKey(S), [.. personal]);
+        await outbox.RedactExceptionsAsync(OrderDecider.OwnerKey(S), personal);
     }
 
     public Task<OrderView?> GetAsync()

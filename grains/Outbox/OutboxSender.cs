@@ -21,6 +21,9 @@ public sealed class OutboxSender(Grain owner, IGrainFactory grains, IOutboxIndex
 
     private IExceptionQueueGrain Queue => grains.GetGrain<IExceptionQueueGrain>("ops");
 
+    /// <summary>A person erased from the owner's exceptions (see <see cref="IExceptionQueueGrain.RedactAsync"/>).</summary>
+    public Task RedactExceptionsAsync(string ownerKey, IReadOnlyList<string> personalValues) => Queue.RedactAsync(ownerKey, [.. personalValues]);
+
     /// <summary>Lists the owner in the outbox index (once per activation) before its commands are handed over.</summary>
     public async Task ListAsync()
     {

@@ -379,7 +379,7 @@ public sealed class RefundGrain : Grain, IRefundGrain, ICommandOwner
 
         S.Journal.Record(clock.GetUtcNow(), "privacy:redacted", reason, null);
         await this.WriteOrForgetAsync(state);
-        await GrainFactory.GetGrain<IExceptionQueueGrain>("ops").RedactAsync(OwnerKey, [.. personal]);
+        await outbox.RedactExceptionsAsync(OwnerKey, personal);
     }
 
     public Task<RefundView?> GetAsync()

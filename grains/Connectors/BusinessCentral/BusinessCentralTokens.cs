@@ -54,7 +54,8 @@ public sealed class BusinessCentralTokens(IOptionsMonitor<ConnectorOptions> opti
     {
         try
         {
-            var result = await (app ??= Build(options.CurrentValue.BusinessCentral))
+            // One MSAL application (and so one token cache) per process, also when the first calls race.
+            var result = await LazyInitializer.EnsureInitialized(ref app, () => Build(options.CurrentValue.BusinessCentral))
                 .AcquireTokenForClient([Scope]).WithForceRefresh(forceRefresh).ExecuteAsync(cancellationToken);
             if (result.AuthenticationResultMetadata.TokenSource == TokenSource.IdentityProvider)
             {

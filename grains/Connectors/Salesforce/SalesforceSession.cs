@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 
 namespace RetailSync.Connectors.Salesforce;
@@ -62,32 +61,11 @@ public sealed class SalesforceSession(HttpClient http, IOptionsMonitor<Connector
     private async Task<Grant> RequestAsync(CancellationToken cancellationToken)
     {
         var settings = options.CurrentValue.Salesforce;
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"{settings.LoginUrl.TrimEnd('/')}/services/oauth2/token")
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string>
-            {
-                ["grant_type"] = "client_credentials",
-                ["client_id"] = settings.ClientId,
-                ["client_secret"] = settings.ClientSecret,
-            }),
-        };
-        var response = await Transport.SendAsync(http, request, SalesforceClient.SystemName, cancellationToken,
-            configured: !string.IsNullOrEmpty(settings.LoginUrl) && !string.IsNullOrEmpty(settings.ClientSecret));
-        using (response)
-        {
-            var body = await Transport.ReadJsonAsync(response, cancellationToken) as JsonObject;
-            if (response.IsSuccessStatusCode && body?["access_token"]?.GetValue<string>() is { Length: > 0 } token
-                && body["instance_url"]?.GetValue<string>() is { Length: > 0 } instance)
-            {
-                return new Grant(token, instance);
-            }
-
-            // invalid_client, invalid_grant (the app's run-as user is missing): the connected app's settings are wrong.
-            var status = (int)response.StatusCode;
-            var code = body?["error"]?.GetValue<string>() ?? status.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var description = body?["error_description"]?.GetValue<string>() ?? "the token endpoint answered without a token";
-            throw new ConnectorException(SalesforceClient.SystemName, status >= 500 || status == 429 ? FailureKind.Transient : FailureKind.Permanent,
-                code, $"OAuth token request refused: {description}");
-        }
+        // invalid_client, invalid_grant (the app's run-as user is missing): the connected app's settings are wrong.
+        var body = await OAuthClientCredentials.RequestAsync(http, $"{settings.LoginUrl.TrimEnd('/')}/services/oauth2/token",
+            settings.ClientId, settings.ClientSecret, SalesforceClient.SystemName, "access_token", cancellationToken);
+        return body["instance_url"]?.GetValue<string>() is { Length: > 0 } instance
+            ? new Grant(body["access_token"]!.GetValue<string>(), instance)
+            : throw new ConnectorException(SalesforceClient.SystemName, FailureKind.Permanent, "NO_INSTANCE_URL", "the token answer named no instance_url");
     }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 
 namespace RetailSync.Connectors.Shopify;
@@ -54,33 +53,12 @@ public sealed class ShopifyTokens(HttpClient http, IOptionsMonitor<ConnectorOpti
     private async Task<Grant> GrantAsync(string shop, CancellationToken cancellationToken)
     {
         var settings = options.CurrentValue.Shopify;
-        var url = $"{settings.Endpoint.Replace("{shop}", shop, StringComparison.Ordinal).TrimEnd('/')}/admin/oauth/access_token";
-        using var request = new HttpRequestMessage(HttpMethod.Post, url)
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string>
-            {
-                ["grant_type"] = "client_credentials",
-                ["client_id"] = settings.ClientId,
-                ["client_secret"] = settings.ClientSecret,
-            }),
-        };
         var issuedAt = clock.GetUtcNow();
-        var response = await Transport.SendAsync(http, request, ShopifyAdminClient.SystemName, cancellationToken, configured: !string.IsNullOrEmpty(settings.ClientSecret));
-        using (response)
-        {
-            var body = await Transport.ReadJsonAsync(response, cancellationToken) as JsonObject;
-            if (response.IsSuccessStatusCode && body?["access_token"]?.GetValue<string>() is { Length: > 0 } token)
-            {
-                var lifetime = TimeSpan.FromSeconds(body["expires_in"]?.GetValue<double>() ?? 86_399);
-                return new Grant(token, issuedAt + lifetime * 0.9);
-            }
-
-            var status = (int)response.StatusCode;
-            var code = body?["error"]?.GetValue<string>() ?? status.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var description = body?["error_description"]?.GetValue<string>() ?? body?.ToJsonString() ?? "no body";
-            throw new ConnectorException(ShopifyAdminClient.SystemName, status is 429 or >= 500 ? FailureKind.Transient : FailureKind.Permanent,
-                code, $"Shopify refused the token request for {shop}: {description}");
-        }
+        var body = await OAuthClientCredentials.RequestAsync(http,
+            $"{settings.Endpoint.Replace("{shop}", shop, StringComparison.Ordinal).TrimEnd('/')}/admin/oauth/access_token",
+            settings.ClientId, settings.ClientSecret, ShopifyAdminClient.SystemName, "access_token", cancellationToken);
+        var lifetime = TimeSpan.FromSeconds(body["expires_in"]?.GetValue<double>() ?? 86_399);
+        return new Grant(body["access_token"]!.GetValue<string>(), issuedAt + lifetime * 0.9);
     }
 
     private sealed class Shop
